@@ -1,0 +1,8 @@
+"""keras_hpt: hyperparameter toolkit for Keras 3 and keras-tuner."""
+
+__version__ = "0.1.0"
+
+from keras_hpt import callbacks, schedules
+from keras_hpt.reporting import plot_schedule
+
+__all__ = ["__version__", "callbacks", "plot_schedule", "schedules"]

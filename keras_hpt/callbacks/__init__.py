@@ -1,0 +1,7 @@
+"""Callbacks for `model.fit`."""
+
+from keras_hpt.callbacks.learning_rate_logger import LearningRateLogger
+from keras_hpt.callbacks.learning_rate_scheduler import LearningRateScheduler
+from keras_hpt.callbacks.snapshot_ensemble import SnapshotEnsemble
+
+__all__ = ["LearningRateLogger", "LearningRateScheduler", "SnapshotEnsemble"]
