@@ -1,7 +1,6 @@
 """Fixtures shared by the tests: tiny data sets and models."""
 
 import keras
-import numpy as np
 import pytest
 
 

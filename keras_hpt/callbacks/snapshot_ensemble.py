@@ -7,6 +7,7 @@ from keras.src.utils import io_utils
 from keras_hpt._registration import register
 from keras_hpt._validation import check_condition
 from keras_hpt.callbacks.base import Callback
+from keras_hpt.schedules.base import schedule_length
 
 
 @register
@@ -54,7 +55,7 @@ class SnapshotEnsemble(Callback):
             'a path ending in ".weights.h5" (weights) or ".keras" (whole model)',
         )
         check_condition(
-            schedule is None or hasattr(schedule, "restart_steps"),
+            schedule is None or getattr(schedule, "has_restarts", False),
             "schedule",
             schedule,
             "a schedule with restarts, such as CosineWarmRestarts, or None",
@@ -70,7 +71,7 @@ class SnapshotEnsemble(Callback):
         # The public `learning_rate` property evaluates the schedule; the
         # schedule object itself is only reachable through `_learning_rate`.
         held = getattr(self.model.optimizer, "_learning_rate", None)
-        if not hasattr(held, "restart_steps"):
+        if not getattr(held, "has_restarts", False):
             raise ValueError(
                 "SnapshotEnsemble needs a schedule with restarts: pass `schedule=` "
                 "or compile the model with an optimizer whose learning rate is a "
@@ -86,13 +87,15 @@ class SnapshotEnsemble(Callback):
         start = self._step()
         epochs, steps = self.params.get("epochs"), self.params.get("steps")
         until = start + epochs * steps if epochs and steps else None
-        try:
-            restarts = self._restart_schedule().restart_steps(until)
-        except (TypeError, ValueError) as error:
+        schedule = self._restart_schedule()
+        if until is None and schedule_length(schedule) is None:
             raise ValueError(
-                "SnapshotEnsemble could not list the restarts of the schedule "
-                f"(training length known: {until is not None}): {error}"
-            ) from error
+                "SnapshotEnsemble cannot tell where the restarts are: the training "
+                "length is unknown (no `steps_per_epoch` and no length for the data) "
+                "and the schedule restarts forever. Give `fit` a `steps_per_epoch`, "
+                "or the schedule a `max_cycles`."
+            )
+        restarts = schedule.restart_steps(until)
         self._pending = [step for step in restarts if step > start]
         self._count = len([step for step in restarts if step <= start])
 

@@ -70,7 +70,7 @@ def plot_schedule(
     rates = evaluate_schedule(schedule, x)
     scale = steps_per_epoch or 1
     ax.plot(x / scale, rates, label=label or type(schedule).__name__)
-    if hasattr(schedule, "restart_steps"):
+    if getattr(schedule, "has_restarts", False):
         for restart in schedule.restart_steps(steps - 1):
             ax.axvline(restart / scale, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch" if steps_per_epoch else "step")

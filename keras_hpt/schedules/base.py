@@ -2,7 +2,7 @@
 
 import abc
 import math
-from typing import Callable, Optional, Union
+from typing import Callable, List, Optional, Union
 
 import keras
 import numpy as np
@@ -37,6 +37,23 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule, metaclass=abc.AB
     def _length(self) -> Optional[int]:
         """Steps after which the schedule stays constant, or `None` if it never does."""
         return None
+
+    @property
+    def has_restarts(self) -> bool:
+        """Whether the learning rate jumps back up (warm restarts) somewhere."""
+        return False
+
+    def restart_steps(self, until_step: Optional[int] = None) -> List[int]:
+        """Steps at which a cycle ends and the rate jumps back up: none here.
+
+        Args:
+            until_step: Only list steps up to this one (inclusive).
+
+        Returns:
+            The sorted list of restart steps; empty for a schedule without
+            restarts.
+        """
+        return []
 
     def get_config(self) -> dict:
         return constructor_config(self)

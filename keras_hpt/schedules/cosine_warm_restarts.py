@@ -114,6 +114,10 @@ class CosineWarmRestarts(Schedule):
         floor = ops.full_like(learning_rate, self.min_learning_rate)
         return ops.where(cycle >= self.max_cycles, floor, learning_rate)
 
+    @property
+    def has_restarts(self) -> bool:
+        return True
+
     def restart_steps(self, until_step: Optional[int] = None) -> List[int]:
         """Steps at which a cycle ends and the learning rate jumps back up.
 

@@ -100,24 +100,22 @@ class Warmup(Schedule):
             return length
         return length + self.warmup_steps
 
+    @property
+    def has_restarts(self) -> bool:
+        return getattr(self.schedule, "has_restarts", False)
+
     def restart_steps(self, until_step: Optional[int] = None) -> List[int]:
-        """Restart steps of the wrapped schedule, shifted by the warm-up.
+        """Restart steps of the wrapped schedule, shifted by a prefix warm-up.
 
         Args:
             until_step: Only list steps up to this one (inclusive).
 
         Returns:
             The sorted list of steps at which a cycle of the wrapped schedule
-            ends.
-
-        Raises:
-            TypeError: If the wrapped schedule has no restarts.
+            ends; empty if it has no restarts.
         """
-        if not hasattr(self.schedule, "restart_steps"):
-            raise TypeError(
-                f"The wrapped schedule {self.schedule!r} has no restarts: only "
-                "schedules with a `restart_steps` method, such as CosineWarmRestarts, do."
-            )
+        if not self.has_restarts:
+            return []
         offset = self.warmup_steps if self.prefix else 0
         inner_until = None if until_step is None else until_step - offset
         return [s + offset for s in self.schedule.restart_steps(inner_until)]

@@ -51,6 +51,7 @@ def test_warmup_shifts_restart_steps_by_its_length():
     assert schedules.schedule_length(schedules.Warmup(restarts, 5)) == 75
 
 
-def test_warmup_of_a_schedule_without_restarts_says_so():
-    with pytest.raises(TypeError, match="no restarts"):
-        schedules.Warmup(schedules.CosineDecay(0.1, 100), 5).restart_steps()
+def test_warmup_of_a_schedule_without_restarts_has_none():
+    warm = schedules.Warmup(schedules.CosineDecay(0.1, 100), 5)
+    assert not warm.has_restarts and warm.restart_steps(1000) == []
+    assert schedules.Warmup(schedules.CosineWarmRestarts(0.1, 10), 5).has_restarts
