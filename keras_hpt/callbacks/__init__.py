@@ -1,7 +1,13 @@
 """Callbacks for `model.fit`."""
 
+from keras_hpt.callbacks.early_stopping import EarlyStopping
 from keras_hpt.callbacks.learning_rate_logger import LearningRateLogger
 from keras_hpt.callbacks.learning_rate_scheduler import LearningRateScheduler
 from keras_hpt.callbacks.snapshot_ensemble import SnapshotEnsemble
 
-__all__ = ["LearningRateLogger", "LearningRateScheduler", "SnapshotEnsemble"]
+__all__ = [
+    "EarlyStopping",
+    "LearningRateLogger",
+    "LearningRateScheduler",
+    "SnapshotEnsemble",
+]
