@@ -33,12 +33,15 @@ def constructor_config(obj) -> dict:
     return config
 
 
+def _deserialize(value):
+    """Deserializes Keras objects (and NumPy arrays) found in `value`, leaving the rest."""
+    if _is_serialized_object(value):
+        return keras.saving.deserialize_keras_object(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_deserialize(item) for item in value)
+    return value
+
+
 def from_constructor_config(cls, config: dict):
     """Rebuilds an object from `constructor_config`, deserializing nested objects."""
-    arguments = {
-        name: keras.saving.deserialize_keras_object(value)
-        if _is_serialized_object(value)
-        else value
-        for name, value in config.items()
-    }
-    return cls(**arguments)
+    return cls(**{name: _deserialize(value) for name, value in config.items()})

@@ -4,10 +4,13 @@ from keras_hpt.callbacks.early_stopping import EarlyStopping
 from keras_hpt.callbacks.learning_rate_logger import LearningRateLogger
 from keras_hpt.callbacks.learning_rate_scheduler import LearningRateScheduler
 from keras_hpt.callbacks.snapshot_ensemble import SnapshotEnsemble
+from keras_hpt.callbacks.validation_monitor import NonFiniteError, ValidationMonitor
 
 __all__ = [
     "EarlyStopping",
     "LearningRateLogger",
     "LearningRateScheduler",
+    "NonFiniteError",
     "SnapshotEnsemble",
+    "ValidationMonitor",
 ]

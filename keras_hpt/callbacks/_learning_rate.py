@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_hpt._scalars import optimizer_step, to_float
+
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
@@ -20,8 +22,8 @@ def last_learning_rate(optimizer) -> float:
     """
     held = getattr(optimizer, "_learning_rate", None)
     if isinstance(held, LearningRateSchedule):
-        return float(held(max(int(optimizer.iterations) - 1, 0)))
-    return float(optimizer.learning_rate)
+        return to_float(held(max(optimizer_step(optimizer) - 1, 0)))
+    return to_float(optimizer.learning_rate)
 
 
 def current_learning_rates(model) -> dict:

@@ -9,6 +9,7 @@ import numpy as np
 from keras.src.utils import io_utils
 
 from keras_hpt._registration import register
+from keras_hpt._scalars import optimizer_step, to_float
 from keras_hpt._validation import check_choice
 from keras_hpt.callbacks._learning_rate import current_learning_rates, optimizers_of
 from keras_hpt.callbacks.base import Callback
@@ -116,7 +117,7 @@ class LearningRateScheduler(Callback):
                 self._cache = evaluate_schedule(self.schedule, np.arange(t, t + _BLOCK))
             return float(self._cache[t - self._cache_start])
         if self._passes_learning_rate:
-            current = float(optimizer.learning_rate)
+            current = to_float(optimizer.learning_rate)
             return _as_float(self.schedule(t, current), self.unit, t)
         return _as_float(self.schedule(t), self.unit, t)
 
@@ -145,7 +146,7 @@ class LearningRateScheduler(Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.unit == "step":
-            self._apply(int(self.model.optimizer.iterations))
+            self._apply(optimizer_step(self.model.optimizer))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -5,6 +5,7 @@ import os
 from keras.src.utils import io_utils
 
 from keras_hpt._registration import register
+from keras_hpt._scalars import optimizer_step
 from keras_hpt._validation import check_condition
 from keras_hpt.callbacks.base import Callback
 from keras_hpt.schedules.base import schedule_length
@@ -80,7 +81,7 @@ class SnapshotEnsemble(Callback):
         return held
 
     def _step(self) -> int:
-        return int(self.model.optimizer.iterations)
+        return optimizer_step(self.model.optimizer)
 
     def on_train_begin(self, logs=None):
         self.snapshots = []
