@@ -6,6 +6,8 @@ of that and adds a relative `min_delta`, a divergence test and the argument
 checks, so `EarlyStopping` and `ValidationMonitor` judge values alike.
 """
 
+import math
+
 import numpy as np
 from keras import ops
 from keras.src.callbacks.monitor_callback import MonitorCallback
@@ -18,6 +20,8 @@ DELTA_MODES = ("abs", "rel")
 
 def is_finite(value) -> bool:
     """Whether a logged value (a number, or an array such as an F1 score) is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
     return bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
 
 

@@ -9,9 +9,10 @@ import numpy as np
 from keras.src.utils import io_utils
 
 from keras_hpt._registration import register
-from keras_hpt._scalars import optimizer_step, to_float
+from keras_hpt._scalars import to_float
 from keras_hpt._validation import check_choice
 from keras_hpt.callbacks._learning_rate import current_learning_rates, optimizers_of
+from keras_hpt.callbacks._steps import StepCounter
 from keras_hpt.callbacks.base import Callback
 from keras_hpt.schedules.base import evaluate_schedule
 
@@ -52,7 +53,7 @@ def _as_float(value, unit: str, t: int) -> float:
 
 
 @register
-class LearningRateScheduler(Callback):
+class LearningRateScheduler(StepCounter, Callback):
     """Sets the optimizer's learning rate from a schedule, every epoch or every step.
 
     A drop-in for `keras.callbacks.LearningRateScheduler` (which works per
@@ -131,8 +132,10 @@ class LearningRateScheduler(Callback):
     def on_train_begin(self, logs=None):
         self._last_set = {}
         self._reset_cache()
+        self._start_counting()
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._count_epoch()
         if self.unit == "epoch":
             # Keras' own callback sets the rate every epoch, even if unchanged,
             # so a rate changed elsewhere is overwritten in the same way.
@@ -146,7 +149,10 @@ class LearningRateScheduler(Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.unit == "step":
-            self._apply(optimizer_step(self.model.optimizer))
+            self._apply(self.steps_done)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._count_batch(batch)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -5,14 +5,14 @@ import os
 from keras.src.utils import io_utils
 
 from keras_hpt._registration import register
-from keras_hpt._scalars import optimizer_step
 from keras_hpt._validation import check_condition
+from keras_hpt.callbacks._steps import StepCounter
 from keras_hpt.callbacks.base import Callback
 from keras_hpt.schedules.base import schedule_length
 
 
 @register
-class SnapshotEnsemble(Callback):
+class SnapshotEnsemble(StepCounter, Callback):
     """Saves the model at the end of every cycle of a warm-restart schedule.
 
     Snapshot ensembles (Huang et al. 2017) average the predictions of the
@@ -80,12 +80,10 @@ class SnapshotEnsemble(Callback):
             )
         return held
 
-    def _step(self) -> int:
-        return optimizer_step(self.model.optimizer)
-
     def on_train_begin(self, logs=None):
         self.snapshots = []
-        start = self._step()
+        self._start_counting()
+        start = self.steps_done
         epochs, steps = self.params.get("epochs"), self.params.get("steps")
         until = start + epochs * steps if epochs and steps else None
         schedule = self._restart_schedule()
@@ -100,10 +98,14 @@ class SnapshotEnsemble(Callback):
         self._pending = [step for step in restarts if step > start]
         self._count = len([step for step in restarts if step <= start])
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._count_epoch()
+
     def on_train_batch_end(self, batch, logs=None):
+        self._count_batch(batch)
         if not self._pending:
             return
-        step = self._step()
+        step = self.steps_done
         if step < self._pending[0]:
             return
         while self._pending and self._pending[0] <= step:

@@ -9,9 +9,9 @@ from keras.src.utils import io_utils
 
 from keras_hpt._config import constructor_config, from_constructor_config
 from keras_hpt._registration import register
-from keras_hpt._scalars import optimizer_step
 from keras_hpt._validation import check_number
 from keras_hpt.callbacks._monitor import MonitorCallback, MonitorRules, is_finite
+from keras_hpt.callbacks._steps import StepCounter
 
 
 class NonFiniteError(RuntimeError):
@@ -29,7 +29,7 @@ def _first_dimensions(structure) -> set:
 
 
 @register
-class ValidationMonitor(MonitorRules, MonitorCallback):
+class ValidationMonitor(StepCounter, MonitorRules, MonitorCallback):
     """Evaluates every `every_n_steps` training steps; stops on stalls and on NaN.
 
     The step-based successor of TF1's `ValidationMonitor` and `NanLoss`
@@ -175,10 +175,11 @@ class ValidationMonitor(MonitorRules, MonitorCallback):
         self._check_shapes()
         if self.restore_best_weights:
             self._initial_weights = self.model.get_weights()
-        self._last_block = self._step() // self.every_n_steps
+        self._start_counting()
+        self._last_block = self.steps_done // self.every_n_steps
 
-    def _step(self) -> int:
-        return optimizer_step(self.model.optimizer)
+    def on_epoch_begin(self, epoch, logs=None):
+        self._count_epoch()
 
     def _check_shapes(self):
         if not isinstance(self.validation_data, (tuple, list)):
@@ -225,11 +226,12 @@ class ValidationMonitor(MonitorRules, MonitorCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs if logs is not None else {}
+        self._count_batch(batch)
         loss = logs.get("loss")
         if self.terminate_on_nan and loss is not None and not is_finite(loss):
             self._stop("non_finite", f"training loss is {loss}")
             return
-        step = self._step()
+        step = self.steps_done
         block = step // self.every_n_steps
         if block > self._last_block:
             self._last_block = block
@@ -265,7 +267,7 @@ class ValidationMonitor(MonitorRules, MonitorCallback):
                                          f"{self.best_step} ({self.best})")
 
     def _stop(self, reason: str, why: str):
-        step = self._step()
+        step = self.steps_done
         self.stop_reason, self.stopped_step = reason, step
         self.model.stop_training = True
         if self.verbose > 0:

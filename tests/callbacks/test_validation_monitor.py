@@ -91,7 +91,7 @@ class _Scripted(callbacks.ValidationMonitor):
         self.weights_at = {}
 
     def _evaluate(self):
-        self.weights_at[self._step()] = self.model.get_weights()
+        self.weights_at[self.steps_done] = self.model.get_weights()
         return {"val_loss": self.values[len(self.evaluations)]}
 
 
