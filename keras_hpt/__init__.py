@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from keras_hpt import callbacks, schedules
+from keras_hpt import callbacks, hypermodels, schedules
 from keras_hpt.reporting import plot_schedule
 
-__all__ = ["__version__", "callbacks", "plot_schedule", "schedules"]
+__all__ = ["__version__", "callbacks", "hypermodels", "plot_schedule", "schedules"]
