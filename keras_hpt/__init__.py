@@ -3,6 +3,15 @@
 __version__ = "0.1.0"
 
 from keras_hpt import callbacks, hypermodels, schedules
+from keras_hpt.lr_finder import LRFinderResult, lr_find
 from keras_hpt.reporting import plot_schedule
 
-__all__ = ["__version__", "callbacks", "hypermodels", "plot_schedule", "schedules"]
+__all__ = [
+    "LRFinderResult",
+    "__version__",
+    "callbacks",
+    "hypermodels",
+    "lr_find",
+    "plot_schedule",
+    "schedules",
+]

@@ -30,6 +30,8 @@ CALLBACKS = [
                                 early_stopping_rounds=30, min_delta=0.1, validation_steps=2,
                                 raise_error=True, batch_size=2),
     callbacks.LearningRateLogger(),
+    callbacks.LRFinder(min_lr=1e-6, max_lr=1.0, num_steps=50, mode="linear", stop_factor=None,
+                       restore=False, verbose=1),
     callbacks.LearningRateScheduler(schedules.StepDecay(0.1, 2), unit="step", verbose=1),
     callbacks.SnapshotEnsemble("snap_{snapshot}.weights.h5",
                                schedule=schedules.CosineWarmRestarts(0.1, 10), verbose=1),
