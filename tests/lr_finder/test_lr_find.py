@@ -288,3 +288,26 @@ def test_uncompiled_model():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="must be compiled"):
         keras_hpt.lr_find(model, *_regression())
+
+
+def test_under_mirrored_strategy_with_two_devices():
+    from tests.distributed import run_under_mirrored_strategy
+
+    result = run_under_mirrored_strategy("""
+        import keras_hpt
+
+        with strategy.scope():
+            model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16, activation="relu"),
+                                      keras.layers.Dense(10)])
+            model.compile(keras.optimizers.Adam(0.01),
+                          keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+        before = [np.array(v) for v in model.variables + model.optimizer.variables]
+        found = keras_hpt.lr_find(model, x, y, min_lr=1e-5, max_lr=10.0, num_steps=30, seed=0)
+        after = [np.array(v) for v in model.variables + model.optimizer.variables]
+        result = dict(replicas=strategy.num_replicas_in_sync, steps=len(found.losses),
+                      suggested=found.suggested_lr, reason=found.stop_reason,
+                      same=all(np.array_equal(a, b) for a, b in zip(before, after)))
+    """)
+    assert result["replicas"] == 2 and result["same"]
+    assert result["steps"] >= 10 and result["suggested"] is not None
