@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 from keras.src.callbacks.monitor_callback import MonitorCallback
 
+from keras_hpt._config import constructor_config, from_constructor_config
 from keras_hpt._validation import check_choice, check_number
 
 MODES = ("auto", "min", "max")
@@ -26,7 +27,11 @@ def is_finite(value) -> bool:
 
 
 class MonitorRules:
-    """Mixin for `MonitorCallback` subclasses with `min_delta_mode` and `divergence_delta`."""
+    """Mixin for `MonitorCallback` subclasses with `min_delta_mode` and `divergence_delta`.
+
+    Also gives them a config of their constructor arguments, with `min_delta`
+    as the user gave it (Keras keeps it sign-flipped in min mode).
+    """
 
     def _check_monitor_arguments(self, mode, min_delta, min_delta_mode, divergence_delta):
         check_choice("mode", mode, MODES)
@@ -51,6 +56,15 @@ class MonitorRules:
             return False
         worse_by = current - self.best if self.monitor_op == ops.less else self.best - current
         return bool(np.any(worse_by > self._scaled(self.divergence_delta, self.best)))
+
+    def get_config(self) -> dict:
+        config = constructor_config(self)
+        config["min_delta"] = abs(self.min_delta)  # Keras flips its sign in min mode
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return from_constructor_config(cls, config)
 
 
 __all__ = ["MonitorCallback", "MonitorRules", "is_finite"]

@@ -5,7 +5,6 @@ from typing import Optional
 import keras
 from keras.src.utils import io_utils
 
-from keras_hpt._config import constructor_config, from_constructor_config
 from keras_hpt._registration import register
 from keras_hpt._validation import check_number
 from keras_hpt.callbacks._monitor import MonitorRules, is_finite
@@ -134,12 +133,3 @@ class EarlyStopping(MonitorRules, keras.callbacks.EarlyStopping):
             self.model.set_weights(self._initial_weights)
         self._initial_weights = None
         super().on_train_end(logs)
-
-    def get_config(self) -> dict:
-        config = constructor_config(self)
-        config["min_delta"] = abs(self.min_delta)  # Keras flips its sign in min mode
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return from_constructor_config(cls, config)

@@ -7,7 +7,6 @@ import keras
 import numpy as np
 from keras.src.utils import io_utils
 
-from keras_hpt._config import constructor_config, from_constructor_config
 from keras_hpt._registration import register
 from keras_hpt._validation import check_number
 from keras_hpt.callbacks._monitor import MonitorCallback, MonitorRules, is_finite
@@ -302,15 +301,6 @@ class ValidationMonitor(StepCounter, MonitorRules, MonitorCallback):
                 where = f"step {self.best_step}" if self.best_weights else "before training"
                 io_utils.print_msg(f"Restored the model weights from {where}.")
         self._initial_weights = None
-
-    def get_config(self) -> dict:
-        config = constructor_config(self)
-        config["min_delta"] = abs(self.min_delta)  # Keras flips its sign in min mode
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return from_constructor_config(cls, config)
 
 
 def _to_python(value):

@@ -36,6 +36,23 @@ def check_stack_arguments(count_name, count, width_name, width, dropout, activat
     )
 
 
+def _block(x, layer, normalise: bool, activation: str, rate: float, prefix: str, index: int,
+           pool: bool = False):
+    """`layer`, then batch normalisation, activation, 2x2 max pooling and dropout as asked.
+
+    Pooling is skipped once the feature map is less than 2 pixels high or wide.
+    """
+    x = layer(x)
+    if normalise:
+        x = keras.layers.BatchNormalization(name=f"{prefix}norm_{index}")(x)
+    x = keras.layers.Activation(activation, name=f"{prefix}activation_{index}")(x)
+    if pool and min(x.shape[1], x.shape[2]) >= 2:
+        x = keras.layers.MaxPooling2D(2, name=f"{prefix}pool_{index}")(x)
+    if rate > 0:
+        x = keras.layers.Dropout(rate, name=f"{prefix}dropout_{index}")(x)
+    return x
+
+
 def _layer_scope(hp, count_hp_name, counts, index):
     """The scope in which layer `index` exists: trials with more than `index` layers."""
     return hp.conditional_scope(count_hp_name, [c for c in counts if c > index])
@@ -84,12 +101,8 @@ def dense_stack(hp, x, *, num_layers=(1, 3), units=(16, 256), dropout=(0.0, 0.5)
             rate = float_hp(hp, f"{prefix}dropout_{i}", dropout)
         if i >= count:
             continue
-        x = keras.layers.Dense(width, use_bias=not normalise, name=f"{prefix}hidden_{i}")(x)
-        if normalise:
-            x = keras.layers.BatchNormalization(name=f"{prefix}hidden_norm_{i}")(x)
-        x = keras.layers.Activation(activation, name=f"{prefix}hidden_activation_{i}")(x)
-        if rate > 0:
-            x = keras.layers.Dropout(rate, name=f"{prefix}hidden_dropout_{i}")(x)
+        layer = keras.layers.Dense(width, use_bias=not normalise, name=f"{prefix}hidden_{i}")
+        x = _block(x, layer, normalise, activation, rate, f"{prefix}hidden_", i)
     return x
 
 
@@ -138,13 +151,7 @@ def conv_stack(hp, x, *, num_blocks=(1, 3), filters=(16, 128), kernel_size=[3, 5
             rate = float_hp(hp, f"{prefix}dropout_{i}", dropout)
         if i >= count:
             continue
-        x = keras.layers.Conv2D(width, kernel, padding="same", use_bias=not normalise,
-                                name=f"{prefix}{i}")(x)
-        if normalise:
-            x = keras.layers.BatchNormalization(name=f"{prefix}batch_norm_{i}")(x)
-        x = keras.layers.Activation(activation, name=f"{prefix}activation_{i}")(x)
-        if min(x.shape[1], x.shape[2]) >= 2:
-            x = keras.layers.MaxPooling2D(2, name=f"{prefix}pool_{i}")(x)
-        if rate > 0:
-            x = keras.layers.Dropout(rate, name=f"{prefix}dropout_{i}")(x)
+        layer = keras.layers.Conv2D(width, kernel, padding="same", use_bias=not normalise,
+                                    name=f"{prefix}{i}")
+        x = _block(x, layer, normalise, activation, rate, prefix, i, pool=True)
     return x
