@@ -168,17 +168,15 @@ def lr_find(
                          "holds a schedule. Received: apply=True")
     block = int(getattr(model, "steps_per_execution", 1) or 1)
     finder = LRFinder(min_lr, max_lr, num_steps, mode, stop_factor, restore=False)
-    start = None
     try:
         model.fit(**_fit_arguments(x, y, batch_size, num_steps, block, shuffle, seed),
                   callbacks=[finder], verbose=0)
-        start = finder.initial_state
         result = LRFinderResult(finder.learning_rates, finder.losses, finder.stop_reason,
                                 finder.diverged_at, steps=len(finder.losses) * block)
         if confirm and result.candidates():
-            result.confirmation, extra = _confirm(model, result.candidates(), start, x, y,
-                                                  batch_size, confirm_steps, block,
-                                                  validation_data, shuffle, seed)
+            result.confirmation, extra = _confirm(
+                model, result.candidates(), finder.initial_state, x, y, batch_size,
+                confirm_steps, block, validation_data, shuffle, seed)
             result.steps += extra
     finally:
         finder.finish()
