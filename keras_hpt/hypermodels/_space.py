@@ -109,6 +109,9 @@ def choice_hp(hp, name: str, spec, default=None):
     if isinstance(spec, (list, tuple)):
         if len(spec) == 1:
             return hp.Fixed(name, spec[0])
+        if all(isinstance(v, bool) for v in spec):
+            # keras-tuner's Choice would store booleans as 0 and 1.
+            return hp.Boolean(name, default=bool(default))
         return hp.Choice(name, list(spec), default=default if default in spec else None)
     return hp.Fixed(name, spec)
 

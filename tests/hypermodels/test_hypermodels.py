@@ -57,7 +57,7 @@ def test_mlp_builds_exactly_the_sampled_network(digits):
         assert type(model.optimizer).__name__.lower() == values["optimizer"]
         assert float(model.optimizer.learning_rate) == pytest.approx(values["learning_rate"])
         has_norm = any(isinstance(lyr, keras.layers.BatchNormalization) for lyr in model.layers)
-        assert has_norm == values["batch_norm"]
+        assert isinstance(values["batch_norm"], bool) and has_norm == values["batch_norm"]
         assert np.all(np.isfinite(model.train_on_batch(x[:16], y[:16])))
 
 
