@@ -168,10 +168,12 @@ class ValidationMonitor(StepCounter, MonitorRules, MonitorCallback):
         self.stopped_step = None
         self._latest = {}
         self._initial_weights = None
+        self._array_dataset = None
 
     def on_train_begin(self, logs=None):
         self._reset()
         self._check_shapes()
+        self._array_dataset = self._batched_arrays()
         if self.restore_best_weights:
             self._initial_weights = self.model.get_weights()
         self._start_counting()
@@ -200,12 +202,30 @@ class ValidationMonitor(StepCounter, MonitorRules, MonitorCallback):
     def _evaluation_arguments(self) -> dict:
         data = self.validation_data
         if isinstance(data, (tuple, list)):
+            if self._array_dataset is not None:
+                return dict(x=self._array_dataset, steps=self.validation_steps)
             x, y, *weights = data
             return dict(x=x, y=y, sample_weight=weights[0] if weights else None,
                         batch_size=self.batch_size, steps=self.validation_steps)
         if callable(data) and not hasattr(data, "__iter__"):
             data = data()
         return dict(x=data, steps=self.validation_steps)
+
+    def _batched_arrays(self):
+        """Array validation data as a `tf.data.Dataset` built once, on TensorFlow.
+
+        `evaluate` builds its input pipeline anew for arrays at every call,
+        which costs more than the evaluation of a small validation set; `fit`
+        avoids that for its own validation by caching its iterator.
+        """
+        if keras.backend.backend() != "tensorflow" or not isinstance(
+            self.validation_data, (tuple, list)
+        ):
+            return None
+        import tensorflow as tf
+
+        parts = tuple(part for part in self.validation_data if part is not None)
+        return tf.data.Dataset.from_tensor_slices(parts).batch(self.batch_size or 32)
 
     def _evaluate(self) -> dict:
         # `evaluate` resets every metric of the model, the training ones
