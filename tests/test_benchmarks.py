@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 
@@ -19,12 +20,37 @@ HELD_SCHEDULES = [
     "OneCycle (optimizer)",
     "Warmup(CosineDecay) (optimizer)",
 ]
-OTHER_VARIANTS = [
+OTHER_SCHEDULE_VARIANTS = [
     "constant (float lr)",
     "constant (float lr), A/A control",
     "LearningRateScheduler(CosineDecay), unit=step",
     "LearningRateScheduler(CosineDecay), unit=epoch",
     "keras.optimizers.schedules.CosineDecay (optimizer)",
+]
+
+# callbacks.py: each timed variant and the variant its ratios are taken against.
+KERAS_VALIDATION = "fit(validation_data)"
+KERAS_EARLY_STOPPING = "keras.callbacks.EarlyStopping, fit(validation_data)"
+TARGETED_CALLBACKS = {
+    "keras_hpt EarlyStopping, fit(validation_data)": KERAS_EARLY_STOPPING,
+    "ValidationMonitor, every_n_steps=steps_per_epoch": KERAS_VALIDATION,
+}
+OTHER_CALLBACK_VARIANTS = {
+    KERAS_EARLY_STOPPING: "-",
+    KERAS_VALIDATION: "-",
+    "fit(validation_data), A/A control": KERAS_VALIDATION,
+    "ValidationMonitor, every_n_steps=steps_per_epoch // 4": KERAS_VALIDATION,
+    "ValidationMonitor, every_n_steps=steps_per_epoch, tf.data validation": KERAS_VALIDATION,
+    "fit() without validation": KERAS_VALIDATION,
+    "fit() + a no-op on_train_batch_end callback": "fit() without validation",
+}
+NAN_CALLBACKS = [
+    ("keras_hpt ValidationMonitor(every_n_steps=steps_per_epoch)", "1"),
+    ("keras_hpt ValidationMonitor(every_n_steps=steps_per_epoch)", "4"),
+    ("keras.callbacks.TerminateOnNaN()", "1"),
+    ("keras.callbacks.TerminateOnNaN()", "4"),
+    ('keras_hpt EarlyStopping(monitor="loss")', "1"),
+    ('keras.callbacks.EarlyStopping(monitor="loss", patience=3)', "1"),
 ]
 
 
@@ -34,24 +60,30 @@ def _section(text: str, heading: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.slow
-def test_schedules_benchmark_writes_its_section(tmp_path):
+def _tables(section: str) -> Dict[str, List[List[str]]]:
+    """Each markdown table of `section`, keyed by its first header cell: its body rows' cells."""
+    tables = {}
+    for block in re.findall(r"(?:^\|.*\n?)+", section, re.M):
+        lines = [line for line in block.splitlines() if not re.fullmatch(r"\|[-:|]+\|", line)]
+        rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
+        tables[rows[0][0]] = rows[1:]
+    return tables
+
+
+def _run_quick(script: str, tmp_path: Path) -> str:
+    """Runs `script` in quick mode, 1 run of 1 epoch, on a RESULTS.md with a stale section.
+
+    Checks that the stale section is replaced and the other sections are kept,
+    and returns the new section.
+    """
+    heading = f"## {script}"
     output = tmp_path / "RESULTS.md"
     output.write_text(
-        "# Benchmark results\n\n## other.py\n\nkept as it is\n\n## schedules.py\n\nstale table\n"
+        f"# Benchmark results\n\n## other.py\n\nkept as it is\n\n{heading}\n\nstale table\n"
     )
+    command = [f"benchmarks/{script}", "--quick", "--runs", "1", "--epochs", "1"]
     subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/schedules.py",
-            "--quick",
-            "--runs",
-            "1",
-            "--epochs",
-            "1",
-            "--output",
-            str(output),
-        ],
+        [sys.executable, *command, "--output", str(output)],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -61,19 +93,78 @@ def test_schedules_benchmark_writes_its_section(tmp_path):
     text = output.read_text()
     assert text.startswith("# Benchmark results\n")
     assert "kept as it is" in _section(text, "## other.py")
-    section = _section(text, "## schedules.py")
+    section = _section(text, heading)
     assert "stale table" not in section
-    assert "benchmarks/schedules.py --quick --runs 1 --epochs 1" in section
+    assert " ".join(command) in section
+    return section
 
-    rows = {}
-    for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) == 5:
-            rows[cells[0]] = cells
-    assert set(HELD_SCHEDULES + OTHER_VARIANTS) <= set(rows)
-    for name in HELD_SCHEDULES + OTHER_VARIANTS:
-        _, median_ms, min_ms, ratio, verdict = rows[name]
-        assert 0 < float(min_ms) <= float(median_ms)
-        assert float(ratio) > 0
+
+@pytest.mark.slow
+def test_schedules_benchmark_writes_its_section(tmp_path):
+    section = _run_quick("schedules.py", tmp_path)
+    rows = {cells[0]: cells for cells in _tables(section)["variant"]}
+    assert set(rows) == set(HELD_SCHEDULES + OTHER_SCHEDULE_VARIANTS)
+    for name, cells in rows.items():
+        _, median_ms, ratio, paired, verdict = cells
+        assert float(median_ms) > 0 and float(ratio) > 0 and float(paired) > 0
         assert verdict in (("PASS", "FAIL") if name in HELD_SCHEDULES else ("-",))
-    assert float(rows["constant (float lr)"][3]) == 1.0
+    assert float(rows["constant (float lr)"][2]) == float(rows["constant (float lr)"][3]) == 1.0
+
+
+@pytest.mark.slow
+def test_callbacks_benchmark_writes_its_section(tmp_path):
+    section = _run_quick("callbacks.py", tmp_path)
+    tables = _tables(section)
+
+    rows = {cells[0]: cells for cells in tables["variant"]}
+    assert rows.keys() == TARGETED_CALLBACKS.keys() | OTHER_CALLBACK_VARIANTS.keys()
+    for name, cells in rows.items():
+        _, against, median_ms, ratio, paired, verdict = cells
+        assert against == {**TARGETED_CALLBACKS, **OTHER_CALLBACK_VARIANTS}[name]
+        assert float(median_ms) > 0 and float(ratio) > 0 and float(paired) > 0
+        assert verdict in (("PASS", "FAIL") if name in TARGETED_CALLBACKS else ("-",))
+        if against == "-":
+            assert float(ratio) == float(paired) == 1.0
+
+    latencies = {(cells[0], cells[1]): cells[2:] for cells in tables["callback"]}
+    assert list(latencies) == NAN_CALLBACKS
+    for first_nan, stopped, latency in latencies.values():
+        # Every one of these callbacks stops a run that has turned NaN, and not before.
+        assert int(stopped) - int(first_nan) == int(latency) >= 0
+
+
+LR_FINDER_RULES = [
+    "ours (confirmed)",
+    "ours valley",
+    "ours steepest",
+    "ours minimum/10",
+    "fastai valley (EMA)",
+    "Lightning steepest (EMA)",
+]
+
+
+@pytest.mark.slow
+def test_lr_finder_benchmark_writes_its_section(tmp_path):
+    section = _run_quick("lr_finder.py", tmp_path)
+    assert re.search(r"^(PASS|FAIL): ours \(confirmed\)", section, re.M)
+    tables = _tables(section)
+    rows = {cells[0]: cells for cells in tables["rule"]}
+    assert list(rows) == LR_FINDER_RULES
+    for cells in rows.values():
+        error, within, missing, diverged = cells[1], cells[3], cells[6], cells[7]
+        assert error == "-" or float(error) >= 0
+        assert within.endswith(" %") and 0 <= float(within[:-2]) <= 100
+        assert int(missing) >= 0 and int(diverged) >= 0
+    assert {cells[0] for cells in tables["candidate"]} == {"steepest", "valley", "min/10", "min/3"}
+    assert len(tables["task"]) == 2
+
+
+@pytest.mark.slow
+def test_hypermodels_benchmark_writes_its_section(tmp_path):
+    section = _run_quick("hypermodels.py", tmp_path)
+    rows = {cells[0]: cells for cells in _tables(section)["search space"]}
+    assert set(rows) == {"keras_hpt MLPHyperModel (default space)",
+                         "hand-written space (keras-tuner guide)"}
+    for _, median, low, high, seconds in rows.values():
+        assert 0 < float(low) <= float(median) <= float(high) <= 1 and float(seconds) > 0
+    assert re.search(r"^(PASS|FAIL): the default space", section, re.M)
