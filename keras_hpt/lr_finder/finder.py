@@ -109,9 +109,9 @@ def lr_find(
     early when the loss diverges or turns NaN/Inf. The finished curve is
     smoothed without lag and read by several rules (`result.suggestion`);
     with `confirm=True` (the default) the rules' distinct candidates each
-    train for `confirm_steps` steps from the starting state and the one with
-    the lowest final loss (validation loss with `validation_data`) is the
-    suggestion. Afterwards, in a `finally` block, the model's and optimizer's
+    train for `confirm_steps` steps from the starting state, and the one with
+    the lowest final loss (validation loss with `validation_data`), divided
+    by 3, is the suggestion. Afterwards, in a `finally` block, the model's and optimizer's
     variables (slots and `iterations` too), the learning rate or schedule
     object and the metrics are restored, so a later `fit` trains exactly as
     if the test never ran. The data is consumed without touching global
