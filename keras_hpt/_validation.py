@@ -60,7 +60,6 @@ def check_number(
     3
     >>> check_number("factor", 2.0, low=0, high=1, low_open=True)
     Traceback (most recent call last):
-    ...
     ValueError: `factor` must be a number in (0, 1]. Received: factor=2.0
     """
     if value is None and allow_none:
