@@ -79,35 +79,45 @@ class CosineWarmRestarts(Schedule):
             "max_cycles", max_cycles, low=1, integer=True, allow_none=True
         )
 
-    def _cycle_start(self, cycle):
-        """Real-valued step at which `cycle` begins (a tensor or a float)."""
-        if self.t_mul == 1.0:
-            return self.first_decay_steps * cycle
-        return self.first_decay_steps * (self.t_mul**cycle - 1.0) / (self.t_mul - 1.0)
+    def _cycle(self, step):
+        """`(cycle index, its real-valued start, its length)` for a float32 step tensor.
 
-    def _cycle_index(self, step):
-        if self.t_mul == 1.0:
-            cycle = ops.floor(step / self.first_decay_steps)
+        One power of `t_mul` serves the start and the length, since this runs
+        in every training step.
+        """
+        first, t_mul = float(self.first_decay_steps), self.t_mul
+        if t_mul == 1.0:
+            cycle = ops.floor(step / first)
+            growth = ops.ones_like(step)
         else:
-            cycle = ops.floor(
-                ops.log1p(step / self.first_decay_steps * (self.t_mul - 1.0))
-                / math.log(self.t_mul)
-            )
+            cycle = ops.floor(ops.log1p(step / first * (t_mul - 1.0)) / math.log(t_mul))
+            growth = ops.power(t_mul, cycle)
         # float32 logs and powers land a hair off an exact restart: nudge the
         # index so that a restart step always starts its new cycle at the peak.
-        start = self._cycle_start(cycle)
-        cycle = ops.where(step < start - _tolerance(start), cycle - 1.0, cycle)
-        end = self._cycle_start(cycle + 1.0)
-        return ops.where(step >= end - _tolerance(end), cycle + 1.0, cycle)
+        start = self._start_from_growth(cycle, growth)
+        early = step < start - _tolerance(start)
+        cycle = ops.where(early, cycle - 1.0, cycle)
+        growth = ops.where(early, growth / t_mul, growth)
+        start = self._start_from_growth(cycle, growth)
+        end = start + first * growth
+        late = step >= end - _tolerance(end)
+        cycle = ops.where(late, cycle + 1.0, cycle)
+        growth = ops.where(late, growth * t_mul, growth)
+        return cycle, ops.where(late, end, start), first * growth
+
+    def _start_from_growth(self, cycle, growth):
+        """Real-valued step at which `cycle` begins, given `growth = t_mul ** cycle`."""
+        first = float(self.first_decay_steps)
+        if self.t_mul == 1.0:
+            return first * cycle
+        return first * (growth - 1.0) / (self.t_mul - 1.0)
 
     def _learning_rate_at(self, step):
-        cycle = self._cycle_index(step)
-        length = self.first_decay_steps * ops.power(self.t_mul, cycle)
-        fraction = ops.clip((step - self._cycle_start(cycle)) / length, 0.0, 1.0)
-        peak = ops.maximum(
-            self.initial_learning_rate * ops.power(self.m_mul, cycle),
-            self.min_learning_rate,
-        )
+        cycle, start, length = self._cycle(step)
+        fraction = ops.clip((step - start) / length, 0.0, 1.0)
+        peak = self.initial_learning_rate
+        if self.m_mul != 1.0:
+            peak = ops.maximum(peak * ops.power(self.m_mul, cycle), self.min_learning_rate)
         learning_rate = cosine_interpolation(peak, self.min_learning_rate, fraction)
         if self.max_cycles is None:
             return learning_rate
@@ -140,7 +150,7 @@ class CosineWarmRestarts(Schedule):
         cycle = 1
         while self.max_cycles is None or cycle <= self.max_cycles:
             # The first integer step at or after the real-valued cycle start.
-            start = self._cycle_start(float(cycle))
+            start = self._start_from_growth(float(cycle), self.t_mul**cycle)
             step = math.ceil(start - _tolerance(start))
             if until_step is not None and step > until_step:
                 break
