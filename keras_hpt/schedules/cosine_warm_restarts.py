@@ -92,12 +92,9 @@ class CosineWarmRestarts(Schedule):
         else:
             cycle = ops.floor(ops.log1p(step / first * (t_mul - 1.0)) / math.log(t_mul))
             growth = ops.power(t_mul, cycle)
-        # float32 logs and powers land a hair off an exact restart: nudge the
-        # index so that a restart step always starts its new cycle at the peak.
-        start = self._start_from_growth(cycle, growth)
-        early = step < start - _tolerance(start)
-        cycle = ops.where(early, cycle - 1.0, cycle)
-        growth = ops.where(early, growth / t_mul, growth)
+        # A float32 log lands a hair short of an exact restart: move such a
+        # step into its new cycle, so a restart always starts at the peak. (A
+        # log landing a hair past a restart already counts as the new cycle.)
         start = self._start_from_growth(cycle, growth)
         end = start + first * growth
         late = step >= end - _tolerance(end)
