@@ -5,6 +5,7 @@ from typing import Optional
 
 import keras
 import numpy as np
+from keras.src.utils import io_utils
 
 from keras_hpt._validation import check_number
 from keras_hpt.callbacks._monitor import is_finite
@@ -185,9 +186,9 @@ def lr_find(
     if apply and result.suggested_lr is not None:
         model.optimizer.learning_rate = result.suggested_lr
     if verbose > 0:
-        keras.utils.io_utils.print_msg(
-            f"lr_find: suggested learning rate {result.suggested_lr} ({result.default_rule}); "
-            f"{result.reason or ''}")
+        io_utils.print_msg(
+            f"lr_find: suggested learning rate {result.suggested_lr} ({result.default_rule})"
+            + (f": {result.reason}" if result.reason else ""))
     return result
 
 

@@ -232,6 +232,12 @@ def test_mixed_precision(digits):
         keras.mixed_precision.set_global_policy("float32")
 
 
+def test_verbose_prints_the_suggestion(capsys):
+    x, y = _regression()
+    result = keras_hpt.lr_find(_linear_model(), x, y, num_steps=20, confirm=False, verbose=1)
+    assert f"suggested learning rate {result.suggested_lr}" in capsys.readouterr().out
+
+
 def test_apply_sets_the_suggestion_after_restoring():
     x, y = _regression()
     model = _linear_model(learning_rate=0.01)
