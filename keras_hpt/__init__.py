@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from keras_hpt import callbacks, hypermodels, schedules
+from keras_hpt import callbacks, hypermodels, oracles, schedules, tuners
 from keras_hpt.lr_finder import LRFinderResult, lr_find
 from keras_hpt.reporting import plot_schedule
 
@@ -12,6 +12,8 @@ __all__ = [
     "callbacks",
     "hypermodels",
     "lr_find",
+    "oracles",
     "plot_schedule",
     "schedules",
+    "tuners",
 ]

@@ -1,0 +1,6 @@
+"""Search algorithms as `keras_tuner.Oracle`s: plug them into any keras-tuner `Tuner`."""
+
+from keras_hpt.oracles.asha import ASHAOracle, rung_epochs
+from keras_hpt.oracles.base import Oracle
+
+__all__ = ["ASHAOracle", "Oracle", "rung_epochs"]

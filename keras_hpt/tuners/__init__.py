@@ -1,0 +1,6 @@
+"""Tuners: keras-tuner's `Tuner` with reports every epoch, and one-line tuners per oracle."""
+
+from keras_hpt.tuners.asha import ASHA
+from keras_hpt.tuners.tuner import Tuner
+
+__all__ = ["ASHA", "Tuner"]

@@ -1,0 +1,362 @@
+"""The tuner all keras_hpt searches run on: keras-tuner's, plus reports every epoch."""
+
+import gc
+import math
+import os
+import time
+import warnings
+
+import keras
+import keras_tuner
+from keras_tuner.src import backend as kt_backend
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.engine import tuner_utils
+from keras_tuner.src.engine.metrics_tracking import infer_metric_direction
+from keras_tuner.src.engine.tuner import maybe_distribute
+
+from keras_hpt._validation import check_choice, check_number
+from keras_hpt.oracles.base import Oracle as _OwnOracle
+from keras_hpt.oracles.base import TrialStatus
+from keras_hpt.tuners import _checkpoint
+
+
+def _objectives(objective) -> list:
+    if isinstance(objective, keras_tuner.Objective):
+        return [objective]
+    return [
+        keras_tuner.Objective(name, direction)
+        for name, direction in objective.name_to_direction.items()
+    ]
+
+
+def _check_directions(objective):
+    for each in _objectives(objective):
+        try:
+            known = infer_metric_direction(each.name)
+        except (ValueError, TypeError):
+            known = None
+        if known is not None and known != each.direction:
+            goal = "maximize" if known == "max" else "minimize"
+            raise ValueError(
+                f"`objective` {each.name!r} is a metric to {goal}, but its direction is "
+                f"{each.direction!r}. Received: objective="
+                f"Objective({each.name!r}, {each.direction!r})"
+            )
+
+
+class _OracleReport(keras.callbacks.Callback):
+    """Sends a trial's logs to the oracle after every epoch and obeys its answer."""
+
+    def __init__(self, tuner, trial, checkpoint_path):
+        super().__init__()
+        self.tuner = tuner
+        self.trial = trial
+        self.checkpoint_path = checkpoint_path
+        self.names = [o.name for o in _objectives(tuner.oracle.objective)]
+        self.missing = None
+        self.stop_reason = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        missing = [name for name in self.names if name not in logs]
+        if missing:
+            self.missing = (missing, sorted(logs))
+            return
+        if self.checkpoint_path is not None:
+            _checkpoint.save_training_state(self.model, self.checkpoint_path, epoch + 1)
+        metrics = {}
+        for key, value in logs.items():
+            try:
+                metrics[key] = float(keras.ops.convert_to_numpy(value))
+            except (TypeError, ValueError):
+                continue
+        answer = self.tuner.oracle.update_trial(self.trial.trial_id, metrics, step=epoch)
+        self.tuner._reported = True
+        self.tuner._epochs_trained += 1
+        for name in self.names:
+            if not math.isfinite(metrics[name]):
+                self.stop_reason = f"Diverged: {name}={metrics[name]} at epoch {epoch}."
+                self.tuner._diverged = self.stop_reason
+        if self.stop_reason is None and answer.status == TrialStatus.STOPPED:
+            self.stop_reason = "stopped by the oracle"
+        if self.stop_reason is None and self.tuner._budget_spent():
+            self.stop_reason = "search budget spent"
+        if self.stop_reason is not None:
+            self.model.stop_training = True
+
+
+class Tuner(keras_tuner.Tuner):
+    """A `keras_tuner.Tuner` that reports every epoch to its oracle.
+
+    After each epoch the trial's logs go to `oracle.update_trial(...,
+    step=epoch)`; when the oracle answers with a stopped trial (a pruning
+    decision of this package's oracles), the trial's `fit` ends there. A
+    trial whose objective turns NaN or infinite stops at once and ends as
+    `FAILED` with the reason in `trial.message`; with this package's oracles it
+    ranks below every finite trial and never aborts the search (keras-tuner's
+    own oracles still count it towards `max_consecutive_failed_trials`).
+
+    With keras-tuner's oracles it trains and scores trials as
+    `keras_tuner.Tuner` does. Trials that continue another trial (keys
+    `tuner/trial_id`, `tuner/initial_epoch`, `tuner/epochs`) start from that
+    trial's last-epoch checkpoint, optimizer state included. Memory is
+    released after every trial.
+
+    Args:
+        oracle: A `keras_tuner.Oracle`, typically one of `keras_hpt.oracles`.
+        hypermodel: A `keras_tuner.HyperModel` or a function `hp -> model`.
+        executions_per_trial: Times each trial is trained from scratch.
+        aggregate: How executions combine at each epoch: `"mean"` or
+            `"median"` (the latter needs an oracle of this package). Every
+            execution's value is kept in the trial's metrics, so their spread
+            can be read back.
+        epoch_budget: Stop the search once this many epochs (all trials and
+            executions) have been trained; the running trial stops at the
+            budget. `None` for no limit.
+        time_budget: Stop the search after this many seconds; the running
+            trial stops at the end of the epoch that crosses it. `None` for
+            no limit.
+        **kwargs: Everything `keras_tuner.Tuner` accepts (`directory`,
+            `project_name`, `overwrite`, `distribution_strategy`, ...).
+
+    Example:
+
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> def build(hp):
+    ...     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    ...     model.compile(keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
+    ...                   loss="mse")
+    ...     return model
+    >>> import tempfile
+    >>> tuner = keras_hpt.tuners.Tuner(
+    ...     keras_tuner.oracles.RandomSearchOracle("val_loss", max_trials=2, seed=1),
+    ...     build, directory=tempfile.mkdtemp(), epoch_budget=5)
+    >>> tuner.search(x, y, epochs=3, validation_split=0.25, verbose=0)
+    >>> tuner.epochs_trained
+    5
+    """
+
+    def __init__(
+        self,
+        oracle,
+        hypermodel=None,
+        *,
+        executions_per_trial: int = 1,
+        aggregate: str = "mean",
+        epoch_budget=None,
+        time_budget=None,
+        **kwargs,
+    ):
+        executions_per_trial = check_number(
+            "executions_per_trial", executions_per_trial, low=0, low_open=True, integer=True
+        )
+        check_choice("aggregate", aggregate, ("mean", "median"))
+        self.epoch_budget = check_number(
+            "epoch_budget", epoch_budget, low=0, low_open=True, integer=True, allow_none=True
+        )
+        self.time_budget = check_number(
+            "time_budget", time_budget, low=0, low_open=True, allow_none=True
+        )
+        if not isinstance(oracle, keras_tuner.Oracle):
+            raise TypeError(
+                f"`oracle` must be a keras_tuner.Oracle. Received: oracle={oracle!r}"
+            )
+        if isinstance(oracle, _OwnOracle):
+            oracle.aggregate = aggregate
+        elif aggregate != "mean":
+            raise ValueError(
+                "`aggregate` must be 'mean' with keras-tuner's own oracles, which average "
+                "executions; use an oracle from keras_hpt.oracles. "
+                f"Received: aggregate={aggregate!r}"
+            )
+        if oracle.objective is None:
+            raise ValueError("`objective` must be given to the oracle. Received: objective=None")
+        _check_directions(oracle.objective)
+        if (
+            getattr(oracle, "max_trials", None) is None
+            and getattr(oracle, "unbounded", False)
+            and epoch_budget is None
+            and time_budget is None
+        ):
+            raise ValueError(
+                f"{type(oracle).__name__} runs until a budget ends it: give `max_trials` to the "
+                "oracle, or `epoch_budget` or `time_budget` to the tuner. Received: max_trials="
+                "None, epoch_budget=None, time_budget=None"
+            )
+        super().__init__(oracle, hypermodel, executions_per_trial=executions_per_trial, **kwargs)
+        self.aggregate = aggregate
+        self.epochs_trained = 0
+        self._epochs_trained = 0
+        self._deadline = None
+        self._reported = False
+        self._diverged = None
+        self._resume_from = None
+
+    # Budgets --------------------------------------------------------------
+
+    def _budget_spent(self) -> bool:
+        if self.epoch_budget is not None and self._epochs_trained >= self.epoch_budget:
+            return True
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def _count_trained_epochs(self) -> int:
+        counter = getattr(self.oracle, "epochs_trained", None)
+        if callable(counter):
+            return counter()
+        return self._epochs_trained
+
+    def search(self, *fit_args, **fit_kwargs):
+        """Searches like `keras_tuner.Tuner.search`, within this tuner's budgets.
+
+        Args:
+            *fit_args: Passed to `HyperModel.fit` (the training data, say).
+            **fit_kwargs: Passed to `HyperModel.fit` (`epochs`, `validation_data`, ...).
+        """
+        if dist_utils.has_chief_oracle() and dist_utils.is_chief_oracle():
+            return super().search(*fit_args, **fit_kwargs)
+        if "verbose" in fit_kwargs and not dist_utils.has_chief_oracle():
+            self.oracle.verbose = fit_kwargs["verbose"]
+        if self.time_budget is not None:
+            self._deadline = time.monotonic() + self.time_budget
+        self._epochs_trained = self._count_trained_epochs()
+        self.on_search_begin()
+        while not self._budget_spent():
+            self.pre_create_trial()
+            trial = self.oracle.create_trial(self.tuner_id)
+            if trial.status == TrialStatus.STOPPED:
+                break
+            if trial.status == TrialStatus.IDLE:
+                time.sleep(0.05)
+                continue
+            self.on_trial_begin(trial)
+            self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+            self.on_trial_end(trial)
+        self.epochs_trained = self._epochs_trained
+        self.on_search_end()
+
+    # One trial ------------------------------------------------------------
+
+    def _state_path(self, trial_id, execution: int) -> str:
+        return os.path.join(self.get_trial_dir(trial_id), f"training_state_{execution}.npz")
+
+    def _starting_state(self, trial, execution: int):
+        """The checkpoint a trial's execution starts from: its own, else its parent's."""
+        own = self._state_path(trial.trial_id, execution)
+        if os.path.exists(own):
+            return own
+        parent = trial.hyperparameters.values.get("tuner/trial_id")
+        if parent is None:
+            return None
+        for candidate in (execution, 0):
+            path = self._state_path(parent, candidate)
+            if os.path.exists(path):
+                return path
+        warnings.warn(
+            f"Trial {trial.trial_id} continues trial {parent}, but no checkpoint of it was found "
+            f"under {self.get_trial_dir(parent)}; it trains from scratch instead.",
+            stacklevel=2,
+        )
+        return None
+
+    def _try_build(self, hp):
+        model = super()._try_build(hp)
+        if self._resume_from is not None:
+            path, self._resume_from = self._resume_from, None
+            _checkpoint.load_training_state(model, path)
+        return model
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        if self._resume_from is not None:
+            kwargs["initial_epoch"] = _checkpoint.checkpoint_epoch(self._resume_from)
+        return super()._build_and_fit_model(trial, *args, **kwargs)
+
+    def run_trial(self, trial, *args, **kwargs):
+        """Trains the trial's model `executions_per_trial` times, reporting every epoch.
+
+        Args:
+            trial: The `Trial` to run.
+            *args: Passed on to `HyperModel.fit`.
+            **kwargs: Passed on to `HyperModel.fit`.
+
+        Returns:
+            The list of what `HyperModel.fit` returned, one per execution.
+        """
+        values = trial.hyperparameters.values
+        if "tuner/epochs" in values:
+            kwargs["epochs"] = values["tuner/epochs"]
+        kwargs.pop("initial_epoch", None)
+        best_epoch = tuner_utils.SaveBestEpoch(
+            objective=self.oracle.objective, filepath=self._get_checkpoint_fname(trial.trial_id)
+        )
+        user_callbacks = kwargs.pop("callbacks", [])
+        keep_state = getattr(self.oracle, "continues_trials", False)
+        results = []
+        for execution in range(self.executions_per_trial):
+            callbacks = self._deepcopy_callbacks(user_callbacks)
+            self._configure_tensorboard_dir(callbacks, trial, execution)
+            report = _OracleReport(
+                self, trial, self._state_path(trial.trial_id, execution) if keep_state else None
+            )
+            callbacks += [tuner_utils.TunerCallback(self, trial), report, best_epoch]
+            self._resume_from = self._starting_state(trial, execution) if keep_state else None
+            result = self._build_and_fit_model(trial, *args, callbacks=callbacks, **kwargs)
+            results.append(result)
+            self._check_objective_logged(report, result)
+            if report.stop_reason is not None:
+                break
+        return results
+
+    def _check_objective_logged(self, report, result):
+        if report.missing is None or isinstance(result, (dict, float, int)):
+            return
+        missing, logged = report.missing
+        raise keras_tuner.errors.FatalValueError(
+            f"The objective {missing[0]!r} is not among the metrics that fit logs: {logged}. "
+            "Choose one of them as `objective`, or pass `validation_data` (or "
+            "`validation_split`) to `search` for a `val_` metric."
+        )
+
+    def _run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
+        self._reported = False
+        self._diverged = None
+        results = self.run_trial(trial, *fit_args, **fit_kwargs)
+        if self._reported:
+            return
+        # A user-defined `run_trial` or `HyperModel.fit` returned the results
+        # instead of logging them epoch by epoch: report them the keras-tuner way.
+        tuner_utils.validate_trial_results(results, self.oracle.objective, "Tuner.run_trial()")
+        self.oracle.update_trial(
+            trial.trial_id,
+            tuner_utils.convert_to_metrics_dict(results, self.oracle.objective),
+            step=tuner_utils.get_best_step(results, self.oracle.objective),
+        )
+
+    def _try_run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
+        super()._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+        if self._diverged is not None and trial.status == TrialStatus.COMPLETED:
+            trial.status = TrialStatus.FAILED
+            trial.message = self._diverged
+
+    def load_model(self, trial):
+        """Rebuilds a trial's model and loads its best epoch's weights (and optimizer state)."""
+        self._resume_from = None
+        model = self._try_build(trial.hyperparameters)
+        if model.optimizer is not None and not model.optimizer.built:
+            # Built first so the checkpoint's optimizer variables have a place to go.
+            model.optimizer.build(model.trainable_variables)
+        if kt_backend.config.multi_backend() and not model.built:
+            model.build_from_config(
+                kt_utils.load_json(self._get_build_config_fname(trial.trial_id))
+            )
+        with maybe_distribute(self.distribution_strategy):
+            model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+        return model
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        # keras-tuner clears the session before the next build; doing it here
+        # too frees the finished trial's model while the oracle decides.
+        keras.backend.clear_session()
+        gc.collect()
