@@ -2,5 +2,6 @@
 
 from keras_hpt.oracles.asha import ASHAOracle, rung_epochs
 from keras_hpt.oracles.base import Oracle
+from keras_hpt.oracles.pbt import PBTOracle
 
-__all__ = ["ASHAOracle", "Oracle", "rung_epochs"]
+__all__ = ["ASHAOracle", "Oracle", "PBTOracle", "rung_epochs"]

@@ -1,6 +1,7 @@
 """Tuners: keras-tuner's `Tuner` with reports every epoch, and one-line tuners per oracle."""
 
 from keras_hpt.tuners.asha import ASHA
+from keras_hpt.tuners.pbt import PBT
 from keras_hpt.tuners.tuner import Tuner
 
-__all__ = ["ASHA", "Tuner"]
+__all__ = ["ASHA", "PBT", "Tuner"]

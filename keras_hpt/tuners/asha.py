@@ -3,11 +3,8 @@
 from keras_hpt.oracles.asha import ASHAOracle
 from keras_hpt.tuners.tuner import Tuner
 
-_ORACLE_ARGS = (
-    "min_epochs",
-    "max_epochs",
-    "factor",
-    "brackets",
+#: Arguments every keras_hpt oracle takes from its one-line tuner.
+COMMON_ORACLE_ARGS = (
     "max_trials",
     "hyperparameters",
     "seed",
@@ -16,6 +13,22 @@ _ORACLE_ARGS = (
     "allow_new_entries",
     "tune_new_entries",
 )
+
+
+def split_oracle_kwargs(kwargs: dict, names) -> dict:
+    """Moves the oracle's arguments out of a one-line tuner's `kwargs`.
+
+    Args:
+        kwargs: The tuner's keyword arguments; the oracle's are removed from it.
+        names: The arguments specific to the oracle.
+
+    Returns:
+        The oracle's keyword arguments (`aggregate` goes to both).
+    """
+    oracle_kwargs = {k: kwargs.pop(k) for k in (*names, *COMMON_ORACLE_ARGS) if k in kwargs}
+    if "aggregate" in kwargs:
+        oracle_kwargs["aggregate"] = kwargs["aggregate"]
+    return oracle_kwargs
 
 
 class ASHA(Tuner):
@@ -49,7 +62,7 @@ class ASHA(Tuner):
     """
 
     def __init__(self, hypermodel=None, objective=None, **kwargs):
-        oracle_kwargs = {k: kwargs.pop(k) for k in _ORACLE_ARGS if k in kwargs}
-        if "aggregate" in kwargs:
-            oracle_kwargs["aggregate"] = kwargs["aggregate"]
+        oracle_kwargs = split_oracle_kwargs(
+            kwargs, ("min_epochs", "max_epochs", "factor", "brackets")
+        )
         super().__init__(ASHAOracle(objective, **oracle_kwargs), hypermodel, **kwargs)
