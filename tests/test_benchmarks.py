@@ -70,17 +70,16 @@ def _tables(section: str) -> Dict[str, List[List[str]]]:
     return tables
 
 
-def _run_quick(script: str, tmp_path: Path) -> str:
+def _run_quick(script: str, tmp_path: Path, headings=None, timeout=120) -> str:
     """Runs `script` in quick mode, 1 run of 1 epoch, on a RESULTS.md with a stale section.
 
     Checks that the stale section is replaced and the other sections are kept,
     and returns the new section.
     """
-    heading = f"## {script}"
+    headings = headings or [f"## {script}"]
     output = tmp_path / "RESULTS.md"
-    output.write_text(
-        f"# Benchmark results\n\n## other.py\n\nkept as it is\n\n{heading}\n\nstale table\n"
-    )
+    stale = "".join(f"{heading}\n\nstale table\n\n" for heading in headings)
+    output.write_text(f"# Benchmark results\n\n## other.py\n\nkept as it is\n\n{stale}")
     command = [f"benchmarks/{script}", "--quick", "--runs", "1", "--epochs", "1"]
     subprocess.run(
         [sys.executable, *command, "--output", str(output)],
@@ -88,15 +87,16 @@ def _run_quick(script: str, tmp_path: Path) -> str:
         check=True,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     text = output.read_text()
     assert text.startswith("# Benchmark results\n")
     assert "kept as it is" in _section(text, "## other.py")
-    section = _section(text, heading)
-    assert "stale table" not in section
-    assert " ".join(command) in section
-    return section
+    sections = [_section(text, heading) for heading in headings]
+    for section in sections:
+        assert "stale table" not in section
+        assert " ".join(command) in section
+    return sections[0] if len(sections) == 1 else sections
 
 
 @pytest.mark.slow
@@ -168,3 +168,24 @@ def test_hypermodels_benchmark_writes_its_section(tmp_path):
     for _, median, low, high, seconds in rows.values():
         assert 0 < float(low) <= float(median) <= float(high) <= 1 and float(seconds) > 0
     assert re.search(r"^(PASS|FAIL): the default space", section, re.M)
+
+
+SEARCH_PARTS = ["## search.py (oracles)", "## search.py (training)", "## search.py (workers)"]
+
+
+@pytest.mark.slow
+def test_search_benchmark_writes_its_sections(tmp_path):
+    oracles, training, workers = _run_quick("search.py", tmp_path, SEARCH_PARTS, timeout=400)
+    rows = _tables(oracles)["problem"]
+    assert {cells[0] for cells in rows} == {"branin", "hartmann6", "mixed"}
+    methods = {cells[1] for cells in rows}
+    assert {"keras-tuner RandomSearch", "keras-tuner BayesianOptimization",
+            "Optuna TPESampler"} <= methods
+    for cells in rows:
+        assert float(cells[3]) >= 0 and float(cells[4]) > 0 and int(cells[-1]) >= 0
+    searches = {cells[0] for cells in _tables(training)["search"]}
+    assert len(searches) == 4 and any("ASHA" in s for s in searches)
+    assert re.search(r"^(PASS|FAIL): ASHA reaches the target", training, re.M)
+    for cells in _tables(workers)["oracle"]:
+        share = float(cells[1].rstrip(" %"))
+        assert 0 < share <= 100 and cells[3] in ("PASS", "FAIL", "-")
