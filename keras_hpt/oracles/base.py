@@ -193,6 +193,9 @@ class Oracle(keras_tuner.Oracle):
             trial.status = TrialStatus.FAILED
             trial.message = self._diverged[trial_id]
         super().end_trial(trial)
+        # keras-tuner saves the oracle before it forgets the ended trial as ongoing, so
+        # a chief killed now would run the trial again after a reload.
+        self.save()
 
     def _check_consecutive_failures(self):
         failures = 0
