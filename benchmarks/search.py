@@ -85,6 +85,8 @@ def run_oracle_method(method: str, problem, seed: int, evaluations: int) -> dict
 def oracle_results(args) -> dict:
     results = {}
     for name, problem in _problems.PROBLEMS.items():
+        if name not in args.problems:
+            continue
         for method in args.methods:
             seeds = range(args.seeds_bo if method == methods.KT_BO else args.seeds)
             for seed in seeds:
@@ -190,6 +192,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, help="seeds per oracle search (10)")
     parser.add_argument("--seeds-bo", type=int, help="seeds for keras-tuner BO (10)")
     parser.add_argument("--methods", nargs="+", help="oracle methods to run (default all)")
+    parser.add_argument("--problems", nargs="+", choices=list(_problems.PROBLEMS),
+                        default=list(_problems.PROBLEMS), help="oracle test functions to run")
     parser.add_argument("--raw", type=Path, help="folder keeping each oracle search's raw result")
     args = _results.parse_args(parser, argv)
     args.evaluations = args.evaluations or (6 if args.quick else 100)

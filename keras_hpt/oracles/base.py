@@ -21,11 +21,13 @@ their values: `tuner/trial_id` (whose checkpoint to start from),
 
 import hashlib
 import math
+import os
 import random
 import warnings
 
 import keras_tuner
 import numpy as np
+from keras_tuner.src.engine import stateful
 from keras_tuner.src.engine import trial as trial_module
 
 from keras_hpt._validation import check_choice
@@ -230,6 +232,18 @@ class Oracle(keras_tuner.Oracle):
         return total
 
     # State ----------------------------------------------------------------
+
+    def _save_trial(self, trial):
+        # Written aside and moved into place: a process killed mid-write leaves the
+        # previous file, never a truncated one that would break `reload`.
+        path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        trial.save(path + ".partial")
+        os.replace(path + ".partial", path)
+
+    def save(self):
+        path = self._get_oracle_fname()
+        stateful.Stateful.save(self, path + ".partial")
+        os.replace(path + ".partial", path)
 
     def get_state(self):
         state = super().get_state()

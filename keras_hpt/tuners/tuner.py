@@ -13,7 +13,7 @@ from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.metrics_tracking import infer_metric_direction
-from keras_tuner.src.engine.tuner import maybe_distribute
+from keras_tuner.src.engine.tuner import maybe_compute_model_size, maybe_distribute
 
 from keras_hpt._validation import check_choice, check_number
 from keras_hpt.oracles.base import Oracle as _OwnOracle
@@ -222,6 +222,19 @@ class Tuner(keras_tuner.Tuner):
             self._deadline = time.monotonic() + self.time_budget
         self._epochs_trained = self._count_trained_epochs()
         self.on_search_begin()
+        # What exists now (modules, the data) lives through the search: frozen, the
+        # garbage collection between trials no longer walks it; it cost most of a
+        # small trial's time.
+        gc.collect()
+        gc.freeze()
+        try:
+            self._search_loop(*fit_args, **fit_kwargs)
+        finally:
+            gc.unfreeze()
+        self.epochs_trained = self._epochs_trained
+        self.on_search_end()
+
+    def _search_loop(self, *fit_args, **fit_kwargs):
         while not self._budget_spent():
             self.pre_create_trial()
             trial = self.oracle.create_trial(self.tuner_id)
@@ -233,8 +246,7 @@ class Tuner(keras_tuner.Tuner):
             self.on_trial_begin(trial)
             self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
             self.on_trial_end(trial)
-        self.epochs_trained = self._epochs_trained
-        self.on_search_end()
+            self.epochs_trained = self._epochs_trained
 
     # One trial ------------------------------------------------------------
 
@@ -261,7 +273,20 @@ class Tuner(keras_tuner.Tuner):
         return None
 
     def _try_build(self, hp):
-        model = super()._try_build(hp)
+        # keras-tuner clears the session and then collects garbage a second time;
+        # one collection (inside `clear_session`) frees the previous trial alike.
+        keras.backend.clear_session()
+        model = self._build_hypermodel(hp)
+        if not isinstance(model, keras.Model):
+            raise keras_tuner.errors.FatalTypeError(
+                "Expected the model-building function, or HyperModel.build() to return a "
+                f"valid Keras Model instance. Received: {model} of type {type(model)}."
+            )
+        size = maybe_compute_model_size(model)
+        if self.max_model_size and size > self.max_model_size:
+            raise keras_tuner.errors.FailedTrialError(
+                f"Oversized model: {size} parameters. Skip model."
+            )
         if self._resume_from is not None:
             path, self._resume_from = self._resume_from, None
             _checkpoint.load_training_state(model, path)
@@ -353,10 +378,3 @@ class Tuner(keras_tuner.Tuner):
         with maybe_distribute(self.distribution_strategy):
             model.load_weights(self._get_checkpoint_fname(trial.trial_id))
         return model
-
-    def on_trial_end(self, trial):
-        super().on_trial_end(trial)
-        # keras-tuner clears the session before the next build; doing it here
-        # too frees the finished trial's model while the oracle decides.
-        keras.backend.clear_session()
-        gc.collect()
