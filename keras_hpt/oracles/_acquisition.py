@@ -29,6 +29,33 @@ except ImportError:  # scikit-learn brings it; without it BLAS keeps its own thr
 # Perturbation sizes around the best observations, in units of the unit cube:
 # one to leave the basin, one to move within it, one to polish.
 _LOCAL_SCALES = (0.2, 0.05, 0.01)
+# A search has stalled when its last `_STALL_WINDOW` trials all fell within
+# `_STALL_RADIUS` of the best one (root-mean-square distance per dimension, in
+# the unit cube) without improving it; the next suggestion then keeps
+# `_ESCAPE_RADIUS` away from every known point.
+_STALL_WINDOW = 4
+_STALL_RADIUS = 0.02
+_ESCAPE_RADIUS = 0.1
+
+
+def _distance(points: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Each point's RMS-per-dimension distance to its nearest known point."""
+    if len(known) == 0:
+        return np.full(len(points), np.inf)
+    squared = ((points[:, None, :] - known[None, :, :]) ** 2).mean(-1)
+    return np.sqrt(squared.min(1))
+
+
+def _stalled(x: np.ndarray, y: np.ndarray) -> bool:
+    if len(y) <= _STALL_WINDOW:
+        return False
+    # Improvements smaller than a thousandth of the observed range do not count.
+    first_near_best = int(np.argmax(y <= y.min() + 1e-3 * np.ptp(y)))
+    if first_near_best >= len(y) - _STALL_WINDOW:
+        return False  # the search is still improving
+    best = int(np.argmin(y))
+    recent = x[-_STALL_WINDOW:]
+    return bool(np.all(_distance(recent, x[best:best + 1]) < _STALL_RADIUS))
 
 
 def _warp(y: np.ndarray, method: str) -> np.ndarray:
@@ -173,6 +200,14 @@ class GPSuggester:
             # pending point predicted to improve keeps its neighbourhood attractive.
             best = min(best, float(np.min(believed)))
         candidates, scores = self._maximize(x_observed, y, rng, best)
+        if _stalled(x_observed, y_observed):
+            # The model keeps asking for the incumbent's neighbourhood and learns
+            # nothing there: take the best candidate away from every known point.
+            far = _distance(candidates, known) >= _ESCAPE_RADIUS
+            if far.any():
+                candidates, scores = candidates[far], scores[far]
+            else:
+                return self._space_filling(known, seen, rng)
         for index in np.argsort(-scores):
             vector = self.encoder.canonical(candidates[index])
             if self.encoder.vector_key(vector) not in seen:
