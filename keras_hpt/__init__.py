@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from keras_hpt import callbacks, hypermodels, oracles, schedules, tuners
+from keras_hpt import callbacks, distribute, hypermodels, oracles, schedules, tuners
 from keras_hpt.lr_finder import LRFinderResult, lr_find
 from keras_hpt.reporting import plot_schedule
 
@@ -10,6 +10,7 @@ __all__ = [
     "LRFinderResult",
     "__version__",
     "callbacks",
+    "distribute",
     "hypermodels",
     "lr_find",
     "oracles",

@@ -20,9 +20,11 @@ their values: `tuner/trial_id` (whose checkpoint to start from),
 """
 
 import hashlib
+import logging
 import math
 import os
 import random
+import time
 import warnings
 
 import keras_tuner
@@ -30,7 +32,7 @@ import numpy as np
 from keras_tuner.src.engine import stateful
 from keras_tuner.src.engine import trial as trial_module
 
-from keras_hpt._validation import check_choice
+from keras_hpt._validation import check_choice, check_number
 
 TrialStatus = trial_module.TrialStatus
 
@@ -65,6 +67,12 @@ class Oracle(keras_tuner.Oracle):
             excepted) after which the search stops with an error.
         aggregate: How the executions of one trial are combined at each
             epoch: `"mean"` (keras-tuner's choice) or `"median"`.
+        trial_timeout: Seconds without a report (every epoch reports) after
+            which a running trial's worker is taken for dead: the trial goes
+            back to the queue for the next worker, and continues from its
+            last checkpoint where the oracle keeps them. Set it above the
+            longest epoch. `None` (the default) waits forever, as keras-tuner
+            does.
     """
 
     def __init__(
@@ -78,7 +86,11 @@ class Oracle(keras_tuner.Oracle):
         max_retries_per_trial=0,
         max_consecutive_failed_trials=3,
         aggregate="mean",
+        trial_timeout=None,
     ):
+        self.trial_timeout = check_number(
+            "trial_timeout", trial_timeout, low=0, low_open=True, allow_none=True
+        )
         super().__init__(
             objective=objective,
             max_trials=max_trials,
@@ -95,6 +107,9 @@ class Oracle(keras_tuner.Oracle):
         # trial_id -> why the trial was stopped or failed; saved with the oracle.
         self._diverged = {}
         self._stopped = {}
+        # trial_id -> time.monotonic() of its last sign of life (not saved: a
+        # reloaded oracle retries its running trials anyway).
+        self._last_seen = {}
 
     # Random numbers -------------------------------------------------------
 
@@ -109,6 +124,54 @@ class Oracle(keras_tuner.Oracle):
         text = "".join(f"{k}={values[k]}" for k in sorted(values))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
+    # Workers that disappear -----------------------------------------------
+
+    @keras_tuner.synchronized
+    def expire_stale_trials(self) -> list:
+        """Puts back in the queue the running trials silent for `trial_timeout` seconds.
+
+        Returns:
+            The ids of the trials put back.
+        """
+        if self.trial_timeout is None:
+            return []
+        now, expired = time.monotonic(), []
+        for tuner_id, trial in list(self.ongoing_trials.items()):
+            seen = self._last_seen.get(trial.trial_id, now)
+            if now - seen > self.trial_timeout:
+                del self.ongoing_trials[tuner_id]
+                self.tuner_ids.discard(tuner_id)
+                self._last_seen.pop(trial.trial_id, None)
+                self._retry_queue.append(trial.trial_id)
+                expired.append(trial.trial_id)
+                logging.warning(
+                    "Trial %s: no report from %s for %.0f s; it goes back to the queue.",
+                    trial.trial_id, tuner_id, now - seen,
+                )
+        if expired:
+            self.save()
+        return expired
+
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id):
+        self.expire_stale_trials()
+        others = [t for k, t in self.ongoing_trials.items() if k != tuner_id]
+        if (
+            self.trial_timeout is not None
+            and tuner_id not in self.ongoing_trials
+            and not self._retry_queue
+            and self.max_trials
+            and len(self.trials) >= self.max_trials
+            and others
+        ):
+            # No trial is left to start, but a running one may still come back
+            # to the queue if its worker died: wait instead of leaving.
+            return trial_module.Trial(self.get_space(), trial_id="idle", status=TrialStatus.IDLE)
+        trial = super().create_trial(tuner_id)
+        if trial.status == TrialStatus.RUNNING:
+            self._last_seen[trial.trial_id] = time.monotonic()
+        return trial
+
     # Reports and early decisions -----------------------------------------
 
     def _objective_names(self) -> list:
@@ -118,6 +181,7 @@ class Oracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def update_trial(self, trial_id, metrics, step=0):
+        self._last_seen[trial_id] = time.monotonic()
         with warnings.catch_warnings():
             # keras-tuner warns when a metric has only NaN so far; the NaN is handled below.
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -194,6 +258,7 @@ class Oracle(keras_tuner.Oracle):
         if trial_id in self._diverged and trial.status == TrialStatus.COMPLETED:
             trial.status = TrialStatus.FAILED
             trial.message = self._diverged[trial_id]
+        self._last_seen.pop(trial_id, None)
         super().end_trial(trial)
         # keras-tuner saves the oracle before it forgets the ended trial as ongoing, so
         # a chief killed now would run the trial again after a reload.

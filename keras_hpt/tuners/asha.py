@@ -12,6 +12,7 @@ COMMON_ORACLE_ARGS = (
     "max_consecutive_failed_trials",
     "allow_new_entries",
     "tune_new_entries",
+    "trial_timeout",
 )
 
 

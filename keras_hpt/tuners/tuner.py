@@ -16,6 +16,7 @@ from keras_tuner.src.engine.metrics_tracking import infer_metric_direction
 from keras_tuner.src.engine.tuner import maybe_compute_model_size, maybe_distribute
 
 from keras_hpt._validation import check_choice, check_number
+from keras_hpt.distribute import chief
 from keras_hpt.oracles.base import Oracle as _OwnOracle
 from keras_hpt.oracles.base import TrialStatus
 from keras_hpt.tuners import _checkpoint
@@ -194,6 +195,11 @@ class Tuner(keras_tuner.Tuner):
         self._diverged = None
         self._resume_from = None
 
+    @property
+    def _local_oracle(self):
+        """The oracle object itself; on a worker, the one keras-tuner's client wraps."""
+        return getattr(self.oracle, "_oracle", self.oracle)
+
     # Budgets --------------------------------------------------------------
 
     def _budget_spent(self) -> bool:
@@ -215,7 +221,11 @@ class Tuner(keras_tuner.Tuner):
             **fit_kwargs: Passed to `HyperModel.fit` (`epochs`, `validation_data`, ...).
         """
         if dist_utils.has_chief_oracle() and dist_utils.is_chief_oracle():
-            return super().search(*fit_args, **fit_kwargs)
+            if "verbose" in fit_kwargs:
+                self.oracle.verbose = fit_kwargs["verbose"]
+            self.save()
+            chief.serve(self.oracle)
+            return
         if "verbose" in fit_kwargs and not dist_utils.has_chief_oracle():
             self.oracle.verbose = fit_kwargs["verbose"]
         if self.time_budget is not None:
@@ -289,7 +299,8 @@ class Tuner(keras_tuner.Tuner):
             )
         if self._resume_from is not None:
             path, self._resume_from = self._resume_from, None
-            _checkpoint.load_training_state(model, path)
+            with maybe_distribute(self.distribution_strategy):
+                _checkpoint.load_training_state(model, path)
         return model
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
@@ -316,7 +327,7 @@ class Tuner(keras_tuner.Tuner):
             objective=self.oracle.objective, filepath=self._get_checkpoint_fname(trial.trial_id)
         )
         user_callbacks = kwargs.pop("callbacks", [])
-        keep_state = getattr(self.oracle, "continues_trials", False)
+        keep_state = getattr(self._local_oracle, "continues_trials", False)
         results = []
         for execution in range(self.executions_per_trial):
             callbacks = self._deepcopy_callbacks(user_callbacks)
@@ -370,7 +381,8 @@ class Tuner(keras_tuner.Tuner):
         model = self._try_build(trial.hyperparameters)
         if model.optimizer is not None and not model.optimizer.built:
             # Built first so the checkpoint's optimizer variables have a place to go.
-            model.optimizer.build(model.trainable_variables)
+            with maybe_distribute(self.distribution_strategy):
+                model.optimizer.build(model.trainable_variables)
         if kt_backend.config.multi_backend() and not model.built:
             model.build_from_config(
                 kt_utils.load_json(self._get_build_config_fname(trial.trial_id))

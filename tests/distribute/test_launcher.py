@@ -1,0 +1,118 @@
+"""A chief and workers on loopback: a search completes, survives a killed worker, fails loudly."""
+
+import io
+import json
+import os
+import signal
+import textwrap
+import threading
+import time
+
+import pytest
+
+from keras_hpt.distribute import launch
+
+SEARCH = """
+import json, os, sys, time
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras, numpy as np
+import keras_hpt
+
+folder = sys.argv[1]
+me = os.environ["KERASTUNER_TUNER_ID"]
+
+class Mark(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        with open(os.path.join(folder, "started.txt"), "a") as f:
+            f.write(f"{me} {os.getpid()}\\n")
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(float(sys.argv[2]))
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = x.sum(axis=1, keepdims=True)
+
+def build(hp):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="mse")
+    return model
+
+tuner = keras_hpt.tuners.BayesianOptimization(
+    build, "val_loss", max_trials=6, seed=1, trial_timeout=6,
+    directory=os.path.join(folder, "search"), project_name="p")
+tuner.search(x, y, epochs=3, validation_split=0.25, callbacks=[Mark()], verbose=0)
+if keras_hpt.distribute.is_chief():
+    trials = tuner.oracle.trials.values()
+    with open(os.path.join(folder, "result.json"), "w") as f:
+        json.dump({t.trial_id: [t.status, t.score] for t in trials}, f)
+"""
+
+
+def _script(tmp_path):
+    path = tmp_path / "search.py"
+    path.write_text(textwrap.dedent(SEARCH))
+    return str(path)
+
+
+def _result(tmp_path):
+    return json.loads((tmp_path / "result.json").read_text())
+
+
+def _started(tmp_path):
+    marks = tmp_path / "started.txt"
+    if not marks.exists():
+        return []
+    return [line.split() for line in marks.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _importable(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.getcwd())
+
+
+def test_chief_and_two_workers_finish_a_search(tmp_path):
+    out = io.StringIO()
+    status = launch(_script(tmp_path), [str(tmp_path), "0"], workers=2, out=out)
+    assert status == 0, out.getvalue()[-3000:]
+    result = _result(tmp_path)
+    assert len(result) == 6 and all(s == "COMPLETED" for s, _ in result.values())
+    assert {who for who, _ in _started(tmp_path)} == {"tuner0", "tuner1"}
+
+
+def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path):
+    out = io.StringIO()
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault(
+        "status", launch(_script(tmp_path), [str(tmp_path), "1.0"], workers=2, out=out)))
+    runner.start()
+    deadline = time.monotonic() + 120
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        victim = next((int(pid) for who, pid in _started(tmp_path) if who == "tuner0"), None)
+        time.sleep(0.1)
+    assert victim is not None, out.getvalue()[-3000:]
+    os.kill(victim, signal.SIGKILL)
+    runner.join(timeout=300)
+    assert outcome.get("status") == 0, out.getvalue()[-3000:]
+    result = _result(tmp_path)
+    assert len(result) == 6 and all(s == "COMPLETED" for s, _ in result.values())
+    assert "tuner0" in out.getvalue() and "no report from tuner0" in out.getvalue()
+
+
+def test_a_failing_search_fails_the_launch(tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text("raise SystemExit('this search cannot start')\n")
+    out = io.StringIO()
+    assert launch(str(script), workers=2, out=out, grace_seconds=5) != 0
+    assert "[chief] this search cannot start" in out.getvalue()
+
+
+def test_bad_arguments(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="`workers` must be a positive integer"):
+        launch(_script(tmp_path), workers=0)
+    with pytest.raises(ValueError, match="`script` must be a Python file"):
+        launch(str(tmp_path / "missing.py"))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with pytest.raises(ValueError, match="asks for 4 GPUs for 2 workers, but 1 are visible"):
+        launch(_script(tmp_path), workers=2, devices_per_worker=2)
