@@ -152,11 +152,19 @@ class EpochLog(keras.callbacks.Callback):
 
     curve: list = []
     budget = None
+    target = None
 
     def on_epoch_end(self, epoch, logs=None):
         EpochLog.curve.append(float(logs["val_accuracy"]))
         if EpochLog.budget is not None and len(EpochLog.curve) >= EpochLog.budget:
             self.model.stop_training = True
+        if EpochLog.target is not None and EpochLog.curve[-1] >= EpochLog.target:
+            # Later epochs cannot change the epochs to the target: end the whole search.
+            raise TargetReached()
+
+
+class TargetReached(keras_tuner.errors.FatalError):
+    """Raised through keras-tuner (which re-raises fatal errors) to end a search."""
 
 
 class OptunaHyperParameters(keras_tuner.HyperParameters):
@@ -196,17 +204,22 @@ def kt_hyperband(data, seed, quick=False):
         seed=seed + 1, directory=folder, project_name="p"), data)
 
 
-def kt_random(data, seed, quick=False):
+def kt_random(data, seed, quick=False, target=None):
     size = _sizes(quick)
     hypermodel = MLPHyperModel((64,), 10)
     x, x_val, y, y_val = data
-    EpochLog.curve, EpochLog.budget = [], None
-    with tempfile.TemporaryDirectory() as folder:
-        tuner = keras_tuner.RandomSearch(hypermodel, objective=hypermodel.objective,
-                                         max_trials=size["random_trials"], seed=seed + 1,
-                                         directory=folder, project_name="p")
-        tuner.search(x, y, validation_data=(x_val, y_val), epochs=size["max_epochs"],
-                     callbacks=[EpochLog()], verbose=0)
+    EpochLog.curve, EpochLog.budget, EpochLog.target = [], None, target
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            tuner = keras_tuner.RandomSearch(hypermodel, objective=hypermodel.objective,
+                                             max_trials=size["random_trials"], seed=seed + 1,
+                                             directory=folder, project_name="p")
+            tuner.search(x, y, validation_data=(x_val, y_val), epochs=size["max_epochs"],
+                         callbacks=[EpochLog()], verbose=0)
+    except TargetReached:
+        pass
+    finally:
+        EpochLog.target = None
     return list(EpochLog.curve)
 
 
@@ -250,7 +263,7 @@ def ours_asha(data, seed, quick=False, **kwargs):
 
 
 KT_HYPERBAND = "keras-tuner Hyperband(max_epochs=27, factor=3)"
-KT_RANDOM_TRAINING = "keras-tuner RandomSearch (30 trials x 27 epochs)"
+KT_RANDOM_TRAINING = "keras-tuner RandomSearch (up to 30 trials x 27 epochs)"
 OPTUNA_HYPERBAND = "Optuna TPE + HyperbandPruner(1, 27, 3)"
 OURS_ASHA = "keras_hpt ASHA(1, 27, 3), 375-epoch budget"
 TRAINING = {
