@@ -189,3 +189,13 @@ def test_search_benchmark_writes_its_sections(tmp_path):
     for cells in _tables(workers)["oracle"]:
         share = float(cells[1].rstrip(" %"))
         assert 0 < share <= 100 and cells[3] in ("PASS", "FAIL", "-")
+
+
+@pytest.mark.slow
+def test_distributed_benchmark_writes_its_section(tmp_path):
+    section = _run_quick("distributed.py", tmp_path, timeout=300)
+    rows = {cells[0]: cells for cells in _tables(section)["workers"]}
+    assert set(rows) == {"1", "2"}
+    assert float(rows["1"][3]) == 1.0 and float(rows["2"][1]) > 0
+    assert re.search(r"^(PASS|FAIL): scaling efficiency with 2 workers", section, re.M)
+    assert "Chief cost: an `update_trial` over gRPC takes a median" in section
