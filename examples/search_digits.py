@@ -1,9 +1,10 @@
 """Search an MLP for the digits data with keras-tuner, then retrain the best one.
 
 The workflow the package is built for, on data that ships with scikit-learn:
-a learning-rate range test on a typical model, a `keras_tuner.RandomSearch`
-over `MLPHyperModel`'s search space (with the learning-rate range centred on
-what the range test found), then the best configuration retrained with a
+a learning-rate range test on a typical model, keras_hpt's
+`BayesianOptimization` (a drop-in for keras-tuner's) over `MLPHyperModel`'s
+search space (with the learning-rate range centred on what the range test
+found), then the best configuration retrained with a
 one-cycle schedule peaking at its tuned rate, `EarlyStopping` and a
 `ValidationMonitor`, and evaluated on a held-out test split.
 
@@ -70,9 +71,9 @@ def main(argv=None):
 
     hypermodel = hypermodels.MLPHyperModel((64,), 10, optimizers=["adam", "adamw"],
                                            learning_rate=(centre / 10, min(centre * 3, 1.0)))
-    tuner = keras_tuner.RandomSearch(hypermodel, objective=hypermodel.objective,
-                                     max_trials=trials, seed=args.seed, overwrite=True,
-                                     directory=args.output, project_name="search")
+    tuner = keras_hpt.tuners.BayesianOptimization(
+        hypermodel, objective=hypermodel.objective, max_trials=trials, seed=args.seed,
+        overwrite=True, directory=args.output, project_name="search")
     tuner.search(*train, validation_data=val, epochs=epochs, verbose=0)
     best = tuner.get_best_hyperparameters(1)[0]
     print(f"best of {trials} trials: val_accuracy "

@@ -66,6 +66,58 @@ def _schedule_command(args) -> int:
     return 0
 
 
+def _report_command(args) -> int:
+    from keras_hpt import reporting
+    from keras_hpt.reporting._search import load_search
+
+    try:
+        record = load_search(args.directory, args.objective)
+    except ValueError as error:
+        raise SystemExit(f"keras-hpt: {error}")
+    if not record.trials:
+        print(f"The search in {record.project_dir} has no trials yet: nothing to report.")
+        return 0
+    print(f"{len(record.trials)} trials in {record.project_dir}, objective {record.objective} "
+          f"({record.direction}); best first:")
+    print(reporting.format_table(record, top=args.top))
+    output = args.output or os.path.join(args.directory, "report")
+    os.makedirs(output, exist_ok=True)
+    written = ["trials.csv", "trials.json"]
+    for name in written:
+        reporting.write_trials(record, os.path.join(output, name))
+    plots = (("history.png", reporting.plot_history),
+             ("learning_curves.png", reporting.plot_learning_curves),
+             ("hyperparameters.png", reporting.plot_hyperparameters))
+    try:
+        for name, plot in plots:
+            plot(record, path=os.path.join(output, name))
+            written.append(name)
+    except ImportError as error:
+        print(f"(no plots: {error})")
+    if args.tensorboard:
+        reporting.log_hparams(record, os.path.join(output, "tensorboard"))
+        written.append("tensorboard/")
+    print(f"written to {output}: {', '.join(written)}")
+    return 0
+
+
+def _demo_command(args) -> int:
+    from keras_hpt import demo
+
+    return demo.main_from_arguments(args)
+
+
+def _launch_command(args) -> int:
+    from keras_hpt.distribute import launch
+
+    try:
+        return launch(args.script, args.arguments, workers=args.workers,
+                      devices_per_worker=args.devices_per_worker, address=args.address,
+                      port=args.port)
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"keras-hpt: {error}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `keras-hpt` command."""
     parser = argparse.ArgumentParser(
@@ -90,6 +142,64 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--rows", type=int, default=11, help="table rows (default 11)")
     schedule.add_argument("--plot", metavar="FILE", help="write a plot to FILE (.png, .svg, .pdf)")
     schedule.set_defaults(run=_schedule_command)
+
+    report = commands.add_parser(
+        "report",
+        help="print the trials of a search and plot it",
+        description="Print the trials of a keras-tuner search (finished or running), best "
+        "first, and write trials.csv, trials.json and plots of its history, learning curves "
+        "and hyperparameters. Example: keras-hpt report my_dir/my_project",
+    )
+    report.add_argument("directory", metavar="DIR",
+                        help="the search folder (<directory>/<project_name>), or <directory> "
+                        "holding a single project")
+    report.add_argument("--output", metavar="OUT", help="folder for the files (default DIR/report)")
+    report.add_argument("--top", type=int, default=20,
+                        help="trials to print, best first (default 20; 0 for all)")
+    report.add_argument("--objective", help="the objective's metric (default: the metric "
+                        "that matches the trials' scores)")
+    report.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard HParams logs to OUT/tensorboard")
+    report.set_defaults(run=_report_command)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the whole workflow on the bundled digits data",
+        description="LR range test, a search with MLPHyperModel, the best configuration "
+        "retrained with a one-cycle schedule and early stopping, evaluated on a held-out "
+        "test split; plots, trials and the best hyperparameters written to --output.",
+    )
+    demo.add_argument("--budget", type=int,
+                      help="epochs the search may train in all (default sized for about "
+                      "5 minutes on 2 CPU cores)")
+    demo.add_argument("--output", default="keras_hpt_demo", help="folder for the results "
+                      "(default keras_hpt_demo)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--tuner", default="asha",
+                      choices=("asha", "bayesian", "evolution", "random"),
+                      help="search algorithm (default asha)")
+    demo.add_argument("--quick", action="store_true", help="a tiny budget, for smoke tests")
+    demo.add_argument("--quiet", action="store_true", help="no progress display")
+    demo.set_defaults(run=_demo_command)
+
+    launch = commands.add_parser(
+        "launch",
+        help="run a search script as a keras-tuner chief and N workers on this machine",
+        description="Start the chief and the workers of one search (the same script in each, "
+        "told apart by keras-tuner's environment variables), give each worker its own GPUs, "
+        "and stream their output. Exits with the chief's status. Example: "
+        "keras-hpt launch --workers 4 --devices-per-worker 1 search.py",
+    )
+    launch.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    launch.add_argument("--devices-per-worker", type=int,
+                        help="GPUs given to each worker through CUDA_VISIBLE_DEVICES")
+    launch.add_argument("--address", default="127.0.0.1",
+                        help="where the chief listens (default loopback: keras-tuner's gRPC "
+                        "channel is not authenticated)")
+    launch.add_argument("--port", type=int, help="the chief's port (default: a free one)")
+    launch.add_argument("script", help="the search script")
+    launch.add_argument("arguments", nargs=argparse.REMAINDER, help="the script's arguments")
+    launch.set_defaults(run=_launch_command)
     return parser
 
 
@@ -106,4 +216,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "rows", 2) < 2:
         raise SystemExit("keras-hpt: --rows must be at least 2")
+    if getattr(args, "top", 0) < 0:
+        raise SystemExit("keras-hpt: --top must be 0 (all) or more")
+    if getattr(args, "budget", None) is not None and args.budget < 1:
+        raise SystemExit("keras-hpt: --budget must be at least 1 epoch")
     return args.run(args)

@@ -6,7 +6,6 @@ each worker its own GPUs, streams every process's output with a prefix, and
 exits with the chief's status: the search failed if the chief failed.
 """
 
-import argparse
 import os
 import socket
 import subprocess
@@ -167,26 +166,3 @@ def _supervise(processes: dict, grace_seconds: float, out, lock) -> int:
         for process in processes.values():
             if process.poll() is None:
                 process.kill()
-
-
-def main(argv=None) -> int:
-    """`keras-hpt launch`: see `launch`."""
-    parser = argparse.ArgumentParser(
-        prog="keras-hpt launch",
-        description="Run a search script as a keras-tuner chief and N workers on this machine.",
-    )
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--devices-per-worker", type=int, help="GPUs given to each worker")
-    parser.add_argument("--address", default="127.0.0.1",
-                        help="where the chief listens (default loopback; the channel is "
-                             "not authenticated)")
-    parser.add_argument("--port", type=int, help="the chief's port (default: a free one)")
-    parser.add_argument("script", help="the search script")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="the script's arguments")
-    options = parser.parse_args(argv)
-    try:
-        return launch(options.script, options.args, workers=options.workers,
-                      devices_per_worker=options.devices_per_worker, address=options.address,
-                      port=options.port)
-    except (TypeError, ValueError) as error:
-        parser.error(str(error))

@@ -116,3 +116,19 @@ def test_bad_arguments(tmp_path, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     with pytest.raises(ValueError, match="asks for 4 GPUs for 2 workers, but 1 are visible"):
         launch(_script(tmp_path), workers=2, devices_per_worker=2)
+
+
+def test_keras_hpt_launch_command(tmp_path):
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "keras_hpt", "launch", "--workers", "1", _script(tmp_path),
+         str(tmp_path), "0"],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=os.getcwd()),
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert len(_result(tmp_path)) == 6
+    bad = subprocess.run([sys.executable, "-m", "keras_hpt", "launch", "--workers", "0",
+                          _script(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "`workers` must be a positive integer" in bad.stderr
