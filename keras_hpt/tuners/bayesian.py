@@ -1,8 +1,7 @@
 """`BayesianOptimization`: the one-line tuner for `GaussianProcessOracle`."""
 
 from keras_hpt.oracles.gaussian_process import GaussianProcessOracle
-from keras_hpt.tuners.asha import split_oracle_kwargs
-from keras_hpt.tuners.tuner import Tuner
+from keras_hpt.tuners.tuner import Tuner, split_oracle_kwargs
 
 
 class BayesianOptimization(Tuner):

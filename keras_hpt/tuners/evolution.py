@@ -1,7 +1,7 @@
 """`Evolution`: the one-line tuner for regularized evolution."""
 
 from keras_hpt.oracles.evolution import EvolutionOracle
-from keras_hpt.tuners.tuner import Tuner
+from keras_hpt.tuners.tuner import Tuner, split_oracle_kwargs
 
 _ORACLE_ARGS = (
     "population_size",
@@ -9,13 +9,6 @@ _ORACLE_ARGS = (
     "mutation_rate",
     "crossover_rate",
     "mutation_scale",
-    "max_trials",
-    "hyperparameters",
-    "seed",
-    "max_retries_per_trial",
-    "max_consecutive_failed_trials",
-    "allow_new_entries",
-    "tune_new_entries",
 )
 
 
@@ -56,7 +49,5 @@ class Evolution(Tuner):
     """
 
     def __init__(self, hypermodel=None, objective=None, **kwargs):
-        oracle_kwargs = {k: kwargs.pop(k) for k in _ORACLE_ARGS if k in kwargs}
-        if "aggregate" in kwargs:
-            oracle_kwargs["aggregate"] = kwargs["aggregate"]
+        oracle_kwargs = split_oracle_kwargs(kwargs, _ORACLE_ARGS)
         super().__init__(EvolutionOracle(objective, **oracle_kwargs), hypermodel, **kwargs)

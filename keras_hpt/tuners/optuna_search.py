@@ -1,19 +1,9 @@
 """`OptunaSearch`: the one-line tuner for Optuna's samplers and pruners."""
 
 from keras_hpt.oracles.optuna_oracle import OptunaOracle
-from keras_hpt.tuners.tuner import Tuner
+from keras_hpt.tuners.tuner import Tuner, split_oracle_kwargs
 
-_ORACLE_ARGS = (
-    "sampler",
-    "pruner",
-    "max_trials",
-    "hyperparameters",
-    "seed",
-    "max_retries_per_trial",
-    "max_consecutive_failed_trials",
-    "allow_new_entries",
-    "tune_new_entries",
-)
+_ORACLE_ARGS = ("sampler", "pruner")
 
 
 class OptunaSearch(Tuner):
@@ -51,7 +41,5 @@ class OptunaSearch(Tuner):
     """
 
     def __init__(self, hypermodel=None, objective=None, **kwargs):
-        oracle_kwargs = {k: kwargs.pop(k) for k in _ORACLE_ARGS if k in kwargs}
-        if "aggregate" in kwargs:
-            oracle_kwargs["aggregate"] = kwargs["aggregate"]
+        oracle_kwargs = split_oracle_kwargs(kwargs, _ORACLE_ARGS)
         super().__init__(OptunaOracle(objective, **oracle_kwargs), hypermodel, **kwargs)

@@ -1,8 +1,7 @@
 """`PBT`: the one-line tuner for population based training."""
 
 from keras_hpt.oracles.pbt import PBTOracle
-from keras_hpt.tuners.asha import split_oracle_kwargs
-from keras_hpt.tuners.tuner import Tuner
+from keras_hpt.tuners.tuner import Tuner, split_oracle_kwargs
 
 _ORACLE_ARGS = (
     "population_size",

@@ -46,6 +46,35 @@ def _check_directions(objective):
             )
 
 
+#: Arguments every keras_hpt oracle takes from its one-line tuner.
+COMMON_ORACLE_ARGS = (
+    "max_trials",
+    "hyperparameters",
+    "seed",
+    "max_retries_per_trial",
+    "max_consecutive_failed_trials",
+    "allow_new_entries",
+    "tune_new_entries",
+    "trial_timeout",
+)
+
+
+def split_oracle_kwargs(kwargs: dict, names) -> dict:
+    """Moves the oracle's arguments out of a one-line tuner's `kwargs`.
+
+    Args:
+        kwargs: The tuner's keyword arguments; the oracle's are removed from it.
+        names: The arguments specific to the oracle.
+
+    Returns:
+        The oracle's keyword arguments (`aggregate` goes to both).
+    """
+    oracle_kwargs = {k: kwargs.pop(k) for k in (*names, *COMMON_ORACLE_ARGS) if k in kwargs}
+    if "aggregate" in kwargs:
+        oracle_kwargs["aggregate"] = kwargs["aggregate"]
+    return oracle_kwargs
+
+
 class _OracleReport(keras.callbacks.Callback):
     """Sends a trial's logs to the oracle after every epoch and obeys its answer."""
 
