@@ -71,7 +71,9 @@ def launch(
     The chief serves the oracle on `address:port` (loopback by default:
     keras-tuner's gRPC channel has no authentication). With
     `devices_per_worker`, worker `i` sees GPUs `i*k` to `i*k+k-1` of the
-    visible ones through `CUDA_VISIBLE_DEVICES`, and the chief none.
+    visible ones through `CUDA_VISIBLE_DEVICES`, and the chief none; without
+    it, workers train on the CPU and each gets its share of the cores as
+    TensorFlow's intra-op threads (unless `TF_NUM_INTRAOP_THREADS` is set).
 
     Args:
         script: The Python script that builds a tuner and calls `search`.
@@ -111,8 +113,14 @@ def launch(
     common = dict(os.environ, KERASTUNER_ORACLE_IP=address, KERASTUNER_ORACLE_PORT=str(port),
                   PYTHONUNBUFFERED="1")
     roles = [("chief", {"KERASTUNER_TUNER_ID": "chief"})]
+    # Workers that train on CPUs share the cores: each TensorFlow takes its share
+    # instead of a thread per core, which oversubscribes them (unless set already).
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
     for i in range(workers):
         env = {"KERASTUNER_TUNER_ID": f"tuner{i}"}
+        if not devices_per_worker:
+            for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+                env[name] = os.environ.get(name, threads)
         if devices_per_worker:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(
                 devices[i * devices_per_worker:(i + 1) * devices_per_worker])
