@@ -54,8 +54,11 @@ def simulate(oracle, directory, workers: int, epoch_budget: int, default_epochs:
         epoch_budget: Stop handing out trials once this many epochs were started.
 
     Returns:
-        `busy` and `idle` worker-seconds, `makespan`, `epochs`, `trials` and
-        `best` (the best accuracy reported).
+        `busy` and `idle` worker-seconds, `makespan`, `epochs`, `trials`,
+        `best` (the best accuracy reported), `waiting` (worker-seconds spent on
+        IDLE answers) and `steady_share`: the share of worker time spent
+        training until the first worker was turned away (the budget spent or
+        the oracle done), before the last trials drain.
     """
     oracle._set_project_dir(str(directory), "simulated")
     oracle.verbose = 0
@@ -66,13 +69,17 @@ def simulate(oracle, directory, workers: int, epoch_budget: int, default_epochs:
     epochs = trials = 0
     best = -np.inf
     now = 0.0
+    spans = []  # (start, end) of every trial
+    closed = None  # when the first worker was turned away: the search's steady state ends
     while free or running:
         if free and (not running or free[0][0] <= running[0][0]):
             now, worker = heapq.heappop(free)
             if epochs >= epoch_budget:
+                closed = now if closed is None else closed
                 continue
             trial = oracle.create_trial(f"tuner{worker}")
             if trial.status == "STOPPED":
+                closed = now if closed is None else closed
                 continue
             if trial.status == "IDLE":
                 if not running:
@@ -86,6 +93,7 @@ def simulate(oracle, directory, workers: int, epoch_budget: int, default_epochs:
             last = values.get("tuner/epochs", default_epochs)
             duration = (last - first) * epoch_seconds(values)
             busy += duration
+            spans.append((now, now + duration))
             epochs += last - first
             trials += 1
             heapq.heappush(running, (now + duration, worker, id(trial), trial))
@@ -101,6 +109,9 @@ def simulate(oracle, directory, workers: int, epoch_budget: int, default_epochs:
         oracle.end_trial(trial)
         heapq.heappush(free, (now, worker))
     makespan = now
+    closed = makespan if closed is None else closed
+    steady = sum(max(0.0, min(end, closed) - start) for start, end in spans)
     # Workers that found nothing left to do before the last trial ended were idle too.
     return {"busy": busy, "idle": max(0.0, workers * makespan - busy), "makespan": makespan,
-            "epochs": epochs, "trials": trials, "best": best, "waiting": idle}
+            "epochs": epochs, "trials": trials, "best": best, "waiting": idle,
+            "steady_share": steady / (workers * closed) if closed > 0 else 1.0}
