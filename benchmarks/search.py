@@ -138,7 +138,7 @@ def oracle_part(args):
 def training_part(args):
     data = methods.digits_split()
     runs = {}
-    for seed in range(args.runs):
+    for seed in range(args.first_seed, args.runs):
         for name in methods.TRAINING:
             raw = methods.raw_path(args.raw, "training", name, seed)
             if raw is not None and raw.exists():
@@ -148,7 +148,7 @@ def training_part(args):
             options = {}
             if name == methods.KT_RANDOM_TRAINING:
                 # Random search is stopped at Hyperband's target: it is the slowest to get there.
-                options["target"] = max(runs[methods.KT_HYPERBAND][seed]) - 0.005
+                options["target"] = max(runs[methods.KT_HYPERBAND][-1]) - 0.005
             curve = methods.TRAINING[name](data, seed, quick=args.quick, **options)
             if raw is not None:
                 raw.parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +206,9 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", help="oracle methods to run (default all)")
     parser.add_argument("--problems", nargs="+", choices=list(_problems.PROBLEMS),
                         default=list(_problems.PROBLEMS), help="oracle test functions to run")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="training: start at this seed (to split seeds over processes "
+                        "sharing --raw)")
     parser.add_argument("--raw", type=Path, help="folder keeping each oracle search's raw result")
     args = _results.parse_args(parser, argv)
     args.evaluations = args.evaluations or (6 if args.quick else 100)
