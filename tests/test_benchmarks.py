@@ -200,3 +200,14 @@ def test_distributed_benchmark_writes_its_section(tmp_path):
     assert float(rows["1"][3]) == 1.0 and float(rows["2"][1]) > 0
     assert re.search(r"^(PASS|FAIL): scaling efficiency with 2 workers", section, re.M)
     assert "Chief cost: an `update_trial` over gRPC takes a median" in section
+
+
+@pytest.mark.slow
+def test_memory_benchmark_writes_its_section(tmp_path):
+    section = _run_quick("memory.py", tmp_path, timeout=300)
+    rows = {cells[0]: cells for cells in _tables(section)["tuner"]}
+    assert set(rows) == {"keras_hpt.tuners.Tuner", "keras_tuner.Tuner"}
+    for cells in rows.values():
+        first, tenth, last = (float(c) for c in cells[2:5])
+        assert 0 < first and 0 < tenth and 0 < last and int(cells[1]) == 12
+    assert re.search(r"^(PASS|FAIL): keras_hpt's Tuner grew", section, re.M)
