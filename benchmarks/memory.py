@@ -2,9 +2,10 @@
 
 One process per tuner runs `--trials` small MLP trials on digits (one epoch
 each) and records its resident set size (RSS, from /proc) after every
-trial. Growth = RSS after the last trial minus RSS after the tenth (the
-first trials load TensorFlow's kernels and caches). Target: growth <= 100 MB
-over 100 trials.
+trial; a third process builds, fits and clears the same models in a plain
+loop, without a tuner, to show what TensorFlow itself keeps. Growth = RSS
+after the last trial minus RSS after the tenth (the first trials load
+TensorFlow's kernels and caches). Target: growth <= 100 MB over 100 trials.
 
 Run from the repository root:
 
@@ -43,19 +44,33 @@ y = y[:512]
 hypermodel = keras_hpt.hypermodels.MLPHyperModel((64,), 10, batch_size=64)
 oracle = keras_tuner.oracles.RandomSearchOracle(hypermodel.objective, max_trials=trials, seed=1)
 folder = tempfile.mkdtemp()
-cls = keras_hpt.tuners.Tuner if kind == "ours" else keras_tuner.Tuner
-tuner = cls(oracle, hypermodel, directory=folder, project_name="p")
 sizes = []
 
 class Meter(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         sizes.append(rss_mb())
 
-tuner.search(x, y, epochs=1, validation_split=0.25, callbacks=[Meter()], verbose=0)
+if kind == "plain":
+    # No tuner: the same models built, fitted and cleared in a loop.
+    for i in range(trials):
+        keras.backend.clear_session()
+        hp = keras_tuner.HyperParameters()
+        model = hypermodel.build(hp)
+        hypermodel.fit(hp, model, x, y, epochs=1, validation_split=0.25, callbacks=[Meter()],
+                       verbose=0)
+        del model
+else:
+    cls = keras_hpt.tuners.Tuner if kind == "ours" else keras_tuner.Tuner
+    tuner = cls(oracle, hypermodel, directory=folder, project_name="p")
+    tuner.search(x, y, epochs=1, validation_split=0.25, callbacks=[Meter()], verbose=0)
 print("SIZES " + json.dumps(sizes))
 """
 
-TUNERS = {"keras_hpt.tuners.Tuner": "ours", "keras_tuner.Tuner": "theirs"}
+TUNERS = {
+    "keras_hpt.tuners.Tuner": "ours",
+    "keras_tuner.Tuner": "theirs",
+    "no tuner: build, fit, clear_session in a loop": "plain",
+}
 
 
 def measure(kind: str, trials: int) -> list:
