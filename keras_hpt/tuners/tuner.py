@@ -257,8 +257,6 @@ class Tuner(keras_tuner.Tuner):
             return
         if "verbose" in fit_kwargs and not dist_utils.has_chief_oracle():
             self.oracle.verbose = fit_kwargs["verbose"]
-        if self.time_budget is not None:
-            self._deadline = time.monotonic() + self.time_budget
         self._epochs_trained = self._count_trained_epochs()
         self.on_search_begin()
         # What exists now (modules, the data) lives through the search: frozen, the
@@ -266,6 +264,9 @@ class Tuner(keras_tuner.Tuner):
         # small trial's time.
         gc.collect()
         gc.freeze()
+        if self.time_budget is not None:
+            # Counted from here, so the first trial always starts.
+            self._deadline = time.monotonic() + self.time_budget
         try:
             self._search_loop(*fit_args, **fit_kwargs)
         finally:
