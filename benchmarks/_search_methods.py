@@ -283,7 +283,7 @@ def epochs_to(curve, target):
     return None
 
 
-def training_tables(runs: dict, quick: bool = False) -> list:
+def training_tables(runs: dict, seeds: list, quick: bool = False) -> list:
     budget = _sizes(quick)["budget"]
     targets = [max(curve) - 0.005 for curve in runs[KT_HYPERBAND]]
     reach = {name: [epochs_to(c, t) for c, t in zip(curves, targets)]
@@ -305,8 +305,8 @@ def training_tables(runs: dict, quick: bool = False) -> list:
         rows, "lrrrrr")
     per_seed = _results.markdown_table(
         ["seed", "target", *runs],
-        [[seed, f"{target:.4f}", *[reach[name][seed] or "-" for name in runs]]
-         for seed, target in enumerate(targets)], "rr" + "r" * len(runs))
+        [[seed, f"{target:.4f}", *[reach[name][i] or "-" for name in runs]]
+         for i, (seed, target) in enumerate(zip(seeds, targets))], "rr" + "r" * len(runs))
 
     def median_reach(name):
         values = [e if e is not None else float("inf") for e in reach[name]]

@@ -137,8 +137,12 @@ def oracle_part(args):
 
 def training_part(args):
     data = methods.digits_split()
-    runs = {}
+    runs, seeds = {}, []
     for seed in range(args.first_seed, args.runs):
+        paths = [methods.raw_path(args.raw, "training", name, seed) for name in methods.TRAINING]
+        if args.cached_only and not all(path is not None and path.exists() for path in paths):
+            continue
+        seeds.append(seed)
         for name in methods.TRAINING:
             raw = methods.raw_path(args.raw, "training", name, seed)
             if raw is not None and raw.exists():
@@ -157,8 +161,9 @@ def training_part(args):
                   f"{max(curve):.4f} ({time.perf_counter() - start:.0f} s)",
                   file=sys.stderr, flush=True)
             runs.setdefault(name, []).append(curve)
-    body = methods.training_tables(runs, quick=args.quick)
-    method = (f"{args.runs} seeds; digits scaled to [0, 1], stratified 80/20 split; "
+    body = methods.training_tables(runs, seeds, quick=args.quick)
+    method = (f"seeds {', '.join(map(str, seeds))}; digits scaled to [0, 1], stratified "
+              "80/20 split; "
               "RandomSearch stops when it reaches the target (at most 810 epochs); "
               "MLPHyperModel's default space (1-3 layers, widths, dropout, activation, batch "
               "norm, optimizer, log learning rate, batch size); epochs counted across all "
@@ -209,6 +214,8 @@ def main(argv=None):
     parser.add_argument("--first-seed", type=int, default=0,
                         help="training: start at this seed (to split seeds over processes "
                         "sharing --raw)")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="training: report only the seeds whose every search is in --raw")
     parser.add_argument("--raw", type=Path, help="folder keeping each oracle search's raw result")
     args = _results.parse_args(parser, argv)
     args.evaluations = args.evaluations or (6 if args.quick else 100)
