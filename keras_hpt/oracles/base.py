@@ -289,12 +289,13 @@ class Oracle(keras_tuner.Oracle):
 
     def epochs_trained(self) -> int:
         """Epochs trained in all trials so far (every execution counts)."""
-        total = 0
-        for trial in self.trials.values():
-            if trial.metrics.exists(self._objective_names()[0]):
-                history = trial.metrics.get_history(self._objective_names()[0])
-                total += sum(len(obs.value) for obs in history)
-        return total
+        name = self._objective_names()[0]
+        return sum(
+            len(obs.value)
+            for trial in self.trials.values()
+            if trial.metrics.exists(name)
+            for obs in trial.metrics.get_history(name)
+        )
 
     # State ----------------------------------------------------------------
 

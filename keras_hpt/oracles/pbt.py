@@ -176,9 +176,9 @@ class PBTOracle(Oracle):
         return list(self.mutable)
 
     def _explore(self, values: dict, rng) -> dict:
-        values = dict(values)
+        values, mutable = dict(values), set(self._mutable_names())
         for hp in self.hyperparameters.space:
-            if hp.name not in self._mutable_names() or hp.name not in values:
+            if hp.name not in mutable or hp.name not in values:
                 continue
             if rng.random() < self.resample_probability or not isinstance(hp, _NUMERIC):
                 values[hp.name] = hp.random_sample(int(rng.integers(2**31)))

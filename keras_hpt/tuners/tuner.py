@@ -217,12 +217,16 @@ class Tuner(keras_tuner.Tuner):
             )
         super().__init__(oracle, hypermodel, executions_per_trial=executions_per_trial, **kwargs)
         self.aggregate = aggregate
-        self.epochs_trained = 0
         self._epochs_trained = 0
         self._deadline = None
         self._reported = False
         self._diverged = None
         self._resume_from = None
+
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs trained in this search so far, every trial and execution counted."""
+        return self._epochs_trained
 
     @property
     def _local_oracle(self):
@@ -271,7 +275,6 @@ class Tuner(keras_tuner.Tuner):
             self._search_loop(*fit_args, **fit_kwargs)
         finally:
             gc.unfreeze()
-        self.epochs_trained = self._epochs_trained
         self.on_search_end()
 
     def _search_loop(self, *fit_args, **fit_kwargs):
@@ -286,7 +289,6 @@ class Tuner(keras_tuner.Tuner):
             self.on_trial_begin(trial)
             self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
             self.on_trial_end(trial)
-            self.epochs_trained = self._epochs_trained
 
     # One trial ------------------------------------------------------------
 
