@@ -256,10 +256,10 @@ def optuna_hyperband(data, seed, quick=False):
 def ours_asha(data, seed, quick=False, **kwargs):
     size = _sizes(quick)
     hypermodel = MLPHyperModel((64,), 10)
+    kwargs = {"min_epochs": 1, "factor": 3, **kwargs}
     return _run_tuner(lambda folder: keras_hpt.tuners.ASHA(
-        hypermodel, hypermodel.objective, min_epochs=1, max_epochs=size["max_epochs"], factor=3,
-        seed=seed, epoch_budget=size["budget"], directory=folder, project_name="p", **kwargs),
-        data)
+        hypermodel, hypermodel.objective, max_epochs=size["max_epochs"], seed=seed,
+        epoch_budget=size["budget"], directory=folder, project_name="p", **kwargs), data)
 
 
 KT_HYPERBAND = "keras-tuner Hyperband(max_epochs=27, factor=3)"

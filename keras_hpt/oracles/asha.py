@@ -2,7 +2,11 @@
 
 import math
 
-from keras_hpt._validation import check_condition, check_number
+import numpy as np
+
+from keras_hpt._validation import check_choice, check_condition, check_number
+from keras_hpt.oracles._acquisition import GPSuggester
+from keras_hpt.oracles._encoding import SpaceEncoder
 from keras_hpt.oracles.base import Oracle, TrialStatus, configuration
 
 
@@ -51,6 +55,16 @@ class ASHAOracle(Oracle):
     first rung is `factor` times later than the previous bracket's, in the
     proportions of Hyperband, to hedge against early rungs misjudging trials.
 
+    With `sampler="gaussian_process"`, new configurations come from a model of
+    the results instead of at random, as in BOHB (Falkner et al., 2018): a
+    Gaussian process fitted to the longest rung with enough results (the
+    number of encoded dimensions plus two) proposes the configuration of
+    highest expected improvement, the running ones taken into account.
+    Unlike BOHB, the configurations pruned before that rung count as its
+    worst results, so the model does not mistake the regions it pruned for
+    unexplored ones. A share `random_fraction` of new configurations stays
+    random, so the model cannot starve a region it misjudged.
+
     Each rung's run is its own trial record, like keras-tuner's Hyperband:
     `tuner/trial_id` names the trial it continues, `tuner/initial_epoch` and
     `tuner/epochs` the epochs it trains, `tuner/bracket` and `tuner/rung` its
@@ -64,6 +78,10 @@ class ASHAOracle(Oracle):
         factor: Ratio between successive rungs' epochs, and the inverse of the
             fraction of a rung that is promoted.
         brackets: Number of brackets (1 is ASHA as published).
+        sampler: How new configurations are drawn: `"random"` (ASHA as
+            published) or `"gaussian_process"` (model-based, see above).
+        random_fraction: With `sampler="gaussian_process"`, the probability
+            that a new configuration is drawn at random all the same.
         max_trials: Maximum number of trial records (promotions count), or
             `None` to rely on the tuner's budgets.
         hyperparameters: Optional `HyperParameters` to start the space from.
@@ -88,6 +106,8 @@ class ASHAOracle(Oracle):
         max_epochs: int = 27,
         factor: float = 3,
         brackets: int = 1,
+        sampler: str = "random",
+        random_fraction: float = 1 / 3,
         max_trials=None,
         hyperparameters=None,
         seed=None,
@@ -101,6 +121,8 @@ class ASHAOracle(Oracle):
         self.factor = check_number("factor", factor, low=1, low_open=True)
         first = rung_epochs(self.min_epochs, self.max_epochs, self.factor)
         self.brackets = check_number("brackets", brackets, low=1, high=len(first), integer=True)
+        self.sampler = check_choice("sampler", sampler, ("random", "gaussian_process"))
+        self.random_fraction = check_number("random_fraction", random_fraction, low=0, high=1)
         check_number("max_trials", max_trials, low=0, low_open=True, integer=True, allow_none=True)
         super().__init__(
             objective=objective,
@@ -117,6 +139,8 @@ class ASHAOracle(Oracle):
             math.ceil((top + 1) / (top - s + 1) * self.factor ** (top - s))
             for s in range(self.brackets)
         ]
+        self._suggester = None
+        self._space_size = None
 
     def _ended(self) -> list:
         return [
@@ -165,8 +189,79 @@ class ASHAOracle(Oracle):
         return max(range(self.brackets), key=lambda b: deficits[b])
 
     def _new_configuration(self, trial_id):
-        """Hyperparameter values for a new configuration; subclasses may sample otherwise."""
-        return self._random_values()
+        """Hyperparameter values for a new configuration, or `None` if none is left."""
+        if self.sampler == "random":
+            return self._random_values()
+        rng = self._rng(len(self.trials), 7)
+        if rng.random() < self.random_fraction:
+            return self._random_values()
+        suggester = self._model()
+        encoder = suggester.encoder
+        evidence = self._model_evidence(encoder.dim + 2)
+        if encoder.dim == 0 or evidence is None:
+            return self._random_values()
+        sign = -1.0 if self.objective.direction == "max" else 1.0
+        observed = [encoder.encode(values) for values, _ in evidence]
+        scores = [sign * score for _, score in evidence]
+        # The running new configurations are pending for the model; promotions
+        # repeat a configuration it has already seen.
+        pending = [
+            encoder.encode(configuration(t.hyperparameters.values))
+            for t in self.trials.values()
+            if t.status == TrialStatus.RUNNING and t.hyperparameters.values.get("tuner/rung") == 0
+        ]
+        vector = suggester.suggest(
+            np.array(observed), np.array(scores, dtype=float),
+            np.array(pending) if pending else None, rng=rng,
+        )
+        values = None if vector is None else encoder.decode(vector)
+        if values is None or self._duplicate(values):
+            return self._random_values()
+        return values
+
+    def _model(self) -> GPSuggester:
+        """The suggester for the current space; rebuilt only when the space grows."""
+        size = len(self.hyperparameters.space)
+        if self._suggester is None or size != self._space_size:
+            self._suggester = GPSuggester(SpaceEncoder(self.hyperparameters), n_initial_points=1)
+            self._space_size = size
+        return self._suggester
+
+    def _model_evidence(self, minimum: int):
+        """What the model learns from: `(configuration, score)` pairs, or `None` if too few.
+
+        The scores are those of the longest rung (in epochs, so brackets
+        compare) with at least `minimum` results. Configurations that rung
+        never saw because successive halving pruned them (they ended below the
+        top `1 / factor` of a shorter rung) count as failures, the worst score:
+        a model of the survivors alone would take every pruned region for
+        unexplored and promising.
+        """
+        by_epochs = {}
+        for trial in self._ended():
+            by_epochs.setdefault(trial.hyperparameters.values["tuner/epochs"], []).append(trial)
+        enough = [e for e, group in by_epochs.items() if len(group) >= minimum]
+        if not enough:
+            return None
+        top = max(enough)
+        evidence = {}
+        for epochs in sorted(by_epochs):
+            group = by_epochs[epochs]
+            if epochs == top:
+                for trial in group:
+                    finite = trial.status == TrialStatus.COMPLETED and trial.score is not None
+                    values = configuration(trial.hyperparameters.values)
+                    evidence[self._compute_values_hash(values)] = (
+                        values, trial.score if finite else math.nan)
+            elif epochs < top:
+                survivors = {t.trial_id for t in
+                             self._better_first(group)[:int(len(group) // self.factor)]}
+                for trial in group:
+                    values = configuration(trial.hyperparameters.values)
+                    key = self._compute_values_hash(values)
+                    if trial.trial_id not in survivors and key not in evidence:
+                        evidence[key] = (values, math.nan)
+        return list(evidence.values())
 
     def populate_space(self, trial_id):
         found = self._promotion()
@@ -202,5 +297,7 @@ class ASHAOracle(Oracle):
             max_epochs=self.max_epochs,
             factor=self.factor,
             brackets=self.brackets,
+            sampler=self.sampler,
+            random_fraction=self.random_fraction,
         )
         return state

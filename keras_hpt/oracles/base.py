@@ -110,6 +110,9 @@ class Oracle(keras_tuner.Oracle):
         # trial_id -> time.monotonic() of its last sign of life (not saved: a
         # reloaded oracle retries its running trials anyway).
         self._last_seen = {}
+        # A search-wide budget, enforced here when the workers are other processes.
+        self._epoch_budget = None
+        self._deadline = None
 
     # Random numbers -------------------------------------------------------
 
@@ -152,9 +155,42 @@ class Oracle(keras_tuner.Oracle):
             self.save()
         return expired
 
+    # A budget for all workers ---------------------------------------------
+
+    def set_budget(self, epoch_budget=None, time_budget=None) -> None:
+        """Ends the search once all workers together have spent a budget.
+
+        A tuner's `epoch_budget` and `time_budget` count what its own process
+        trains. In a chief/worker search the chief's tuner hands them to its
+        oracle instead: once the epochs reported by all workers reach
+        `epoch_budget`, or `time_budget` seconds have passed, every running
+        trial is stopped at its next report and no new trial starts. Workers
+        reporting at the same moment may each finish the epoch they were
+        training, so the total can exceed `epoch_budget` by up to one epoch
+        per other worker.
+
+        Args:
+            epoch_budget: Total epochs, or `None`.
+            time_budget: Seconds from now, or `None`.
+        """
+        self._epoch_budget = check_number(
+            "epoch_budget", epoch_budget, low=0, low_open=True, integer=True, allow_none=True
+        )
+        check_number("time_budget", time_budget, low=0, low_open=True, allow_none=True)
+        self._deadline = None if time_budget is None else time.monotonic() + time_budget
+
+    def budget_spent(self) -> bool:
+        """Whether the budget of `set_budget` is spent (`False` without one)."""
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return True
+        return self._epoch_budget is not None and self.epochs_trained() >= self._epoch_budget
+
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
         self.expire_stale_trials()
+        if tuner_id not in self.ongoing_trials and self.budget_spent():
+            self.tuner_ids.discard(tuner_id)
+            return trial_module.Trial(self.get_space(), status=TrialStatus.STOPPED)
         others = [t for k, t in self.ongoing_trials.items() if k != tuner_id]
         if (
             self.trial_timeout is not None
@@ -194,7 +230,7 @@ class Oracle(keras_tuner.Oracle):
                 self._diverged[trial_id] = f"Diverged: {name}={float(value)} at epoch {step}."
                 trial.status = TrialStatus.STOPPED
                 return trial
-        reason = self._should_stop(trial, step)
+        reason = "search budget spent" if self.budget_spent() else self._should_stop(trial, step)
         if reason:
             self._stopped[trial_id] = str(reason)
             trial.status = TrialStatus.STOPPED

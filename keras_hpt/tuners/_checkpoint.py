@@ -18,7 +18,8 @@ def _numpy(variable) -> np.ndarray:
     return np.array(keras.ops.convert_to_numpy(variable))
 
 
-def _optimizer_variables(model: keras.Model) -> list:
+def optimizer_variables(model: keras.Model) -> list:
+    """The optimizer variables a checkpoint holds (all but the learning rate), built if need be."""
     optimizer = model.optimizer
     if optimizer is None:
         return []
@@ -43,7 +44,7 @@ def save_training_state(model: keras.Model, path: str, epoch: int) -> None:
     arrays = {"epoch": np.array(epoch)}
     for i, variable in enumerate(model.variables):
         arrays[f"model_{i}"] = _numpy(variable)
-    for i, variable in enumerate(_optimizer_variables(model)):
+    for i, variable in enumerate(optimizer_variables(model)):
         arrays[f"optimizer_{i}"] = _numpy(variable)
     partial = f"{path}.partial.npz"
     np.savez(partial, **arrays)
@@ -74,7 +75,7 @@ def load_training_state(model: keras.Model, path: str) -> int:
     with np.load(path) as data:
         for prefix, variables in (
             ("model", list(model.variables)),
-            ("optimizer", _optimizer_variables(model)),
+            ("optimizer", optimizer_variables(model)),
         ):
             saved = sorted(
                 (k for k in data.files if k.startswith(prefix + "_")),

@@ -36,6 +36,7 @@ class ASHA(Tuner):
 
     def __init__(self, hypermodel=None, objective=None, **kwargs):
         oracle_kwargs = split_oracle_kwargs(
-            kwargs, ("min_epochs", "max_epochs", "factor", "brackets")
+            kwargs,
+            ("min_epochs", "max_epochs", "factor", "brackets", "sampler", "random_fraction"),
         )
         super().__init__(ASHAOracle(objective, **oracle_kwargs), hypermodel, **kwargs)

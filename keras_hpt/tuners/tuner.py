@@ -3,8 +3,11 @@
 import gc
 import math
 import os
+import shutil
+import tempfile
 import time
 import warnings
+import weakref
 
 import keras
 import keras_tuner
@@ -17,6 +20,7 @@ from keras_tuner.src.engine.tuner import maybe_compute_model_size, maybe_distrib
 
 from keras_hpt._validation import check_choice, check_number
 from keras_hpt.distribute import chief
+from keras_hpt.distribute.cluster import Cluster, patch_keras_for_multi_worker
 from keras_hpt.oracles.base import Oracle as _OwnOracle
 from keras_hpt.oracles.base import TrialStatus
 from keras_hpt.tuners import _checkpoint
@@ -75,8 +79,16 @@ def split_oracle_kwargs(kwargs: dict, names) -> dict:
     return oracle_kwargs
 
 
+#: Why a trial stopped, in the order a multi-worker chief broadcasts them (0: it goes on).
+_STOP_REASONS = (None, "stopped by the oracle", "search budget spent", "diverged on the chief")
+
+
 class _OracleReport(keras.callbacks.Callback):
-    """Sends a trial's logs to the oracle after every epoch and obeys its answer."""
+    """Sends a trial's logs to the oracle after every epoch and obeys its answer.
+
+    In a multi-worker cluster only the chief reports and saves checkpoints;
+    its decision reaches the other workers by broadcast, so all stop at once.
+    """
 
     def __init__(self, tuner, trial, checkpoint_path):
         super().__init__()
@@ -93,7 +105,9 @@ class _OracleReport(keras.callbacks.Callback):
         if missing:
             self.missing = (missing, sorted(logs))
             return
-        if self.checkpoint_path is not None:
+        cluster = self.tuner._cluster
+        reports = cluster is None or cluster.is_chief
+        if self.checkpoint_path is not None and reports:
             _checkpoint.save_training_state(self.model, self.checkpoint_path, epoch + 1)
         metrics = {}
         for key, value in logs.items():
@@ -101,17 +115,28 @@ class _OracleReport(keras.callbacks.Callback):
                 metrics[key] = float(keras.ops.convert_to_numpy(value))
             except (TypeError, ValueError):
                 continue
-        answer = self.tuner.oracle.update_trial(self.trial.trial_id, metrics, step=epoch)
+        answer = None
+        if reports:
+            answer = self.tuner.oracle.update_trial(self.trial.trial_id, metrics, step=epoch)
         self.tuner._reported = True
         self.tuner._epochs_trained += 1
         for name in self.names:
             if not math.isfinite(metrics[name]):
                 self.stop_reason = f"Diverged: {name}={metrics[name]} at epoch {epoch}."
                 self.tuner._diverged = self.stop_reason
-        if self.stop_reason is None and answer.status == TrialStatus.STOPPED:
-            self.stop_reason = "stopped by the oracle"
-        if self.stop_reason is None and self.tuner._budget_spent():
-            self.stop_reason = "search budget spent"
+        if reports and self.stop_reason is None:
+            if answer.status == TrialStatus.STOPPED:
+                self.stop_reason = _STOP_REASONS[1]
+            elif self.tuner._budget_spent():
+                self.stop_reason = _STOP_REASONS[2]
+        if cluster is not None:
+            code = 0
+            if self.stop_reason is not None:
+                code = _STOP_REASONS.index(self.stop_reason) if (
+                    self.stop_reason in _STOP_REASONS) else 3
+            code = cluster.broadcast_int(code)
+            if code and self.stop_reason is None:
+                self.stop_reason = _STOP_REASONS[code]
         if self.stop_reason is not None:
             self.model.stop_training = True
 
@@ -132,6 +157,15 @@ class Tuner(keras_tuner.Tuner):
     `tuner/trial_id`, `tuner/initial_epoch`, `tuner/epochs`) start from that
     trial's last-epoch checkpoint, optimizer state included. Memory is
     released after every trial.
+
+    Under a `distribution_strategy`, each trial's model is built, compiled,
+    trained, checkpointed and restored under it. With a
+    `MultiWorkerMirroredStrategy`, every worker of the cluster runs the same
+    script; the cluster's chief alone talks to the oracle (and writes the
+    search's files in `directory`), and its decisions (the next trial, the
+    checkpoint it continues, when it stops) reach the other workers through
+    the strategy's collectives, so no shared file system is needed. The other
+    workers keep their files in a temporary folder: ask the chief for results.
 
     Args:
         oracle: A `keras_tuner.Oracle`, typically one of `keras_hpt.oracles`.
@@ -215,13 +249,27 @@ class Tuner(keras_tuner.Tuner):
                 "oracle, or `epoch_budget` or `time_budget` to the tuner. Received: max_trials="
                 "None, epoch_budget=None, time_budget=None"
             )
+        self._cluster = Cluster.of(kwargs.get("distribution_strategy"))
+        if self._cluster is not None:
+            patch_keras_for_multi_worker()
+        if self._cluster is not None and not self._cluster.is_chief:
+            # Only the chief's files count; another worker's would collide with them.
+            private = tempfile.mkdtemp(prefix=f"keras_hpt_worker{self._cluster.task_id}_")
+            weakref.finalize(self, shutil.rmtree, private, True)
+            kwargs.update(directory=private, overwrite=True)
         super().__init__(oracle, hypermodel, executions_per_trial=executions_per_trial, **kwargs)
+        if self._cluster is not None:
+            # keras-tuner's client would never send the chief's epoch reports in
+            # multi-worker mode; this tuner keeps the cluster in step itself.
+            self.oracle.multi_worker = False
+            self.oracle.should_report = self._cluster.is_chief
         self.aggregate = aggregate
         self._epochs_trained = 0
         self._deadline = None
         self._reported = False
         self._diverged = None
         self._resume_from = None
+        self._resume_epoch = 0
 
     @property
     def epochs_trained(self) -> int:
@@ -256,6 +304,9 @@ class Tuner(keras_tuner.Tuner):
         if dist_utils.has_chief_oracle() and dist_utils.is_chief_oracle():
             if "verbose" in fit_kwargs:
                 self.oracle.verbose = fit_kwargs["verbose"]
+            if isinstance(self.oracle, _OwnOracle):
+                # The budgets are the whole search's: the oracle counts every worker's epochs.
+                self.oracle.set_budget(self.epoch_budget, self.time_budget)
             self.save()
             chief.serve(self.oracle)
             return
@@ -278,10 +329,9 @@ class Tuner(keras_tuner.Tuner):
         self.on_search_end()
 
     def _search_loop(self, *fit_args, **fit_kwargs):
-        while not self._budget_spent():
-            self.pre_create_trial()
-            trial = self.oracle.create_trial(self.tuner_id)
-            if trial.status == TrialStatus.STOPPED:
+        while True:
+            trial = self._next_trial()
+            if trial is None or trial.status == TrialStatus.STOPPED:
                 break
             if trial.status == TrialStatus.IDLE:
                 time.sleep(0.05)
@@ -289,6 +339,41 @@ class Tuner(keras_tuner.Tuner):
             self.on_trial_begin(trial)
             self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
             self.on_trial_end(trial)
+
+    def _next_trial(self):
+        """The oracle's next trial, or `None` when the budget is spent.
+
+        In a multi-worker cluster the chief asks the oracle and every worker
+        receives the same trial.
+        """
+        trial = None
+        if self._cluster is None or self._cluster.is_chief:
+            if not self._budget_spent():
+                self.pre_create_trial()
+                trial = self.oracle.create_trial(self.tuner_id)
+        if self._cluster is None:
+            return trial
+        payload = None
+        if trial is not None:
+            payload = {"trial_id": trial.trial_id, "status": trial.status,
+                       "values": trial.hyperparameters.values}
+        payload = self._cluster.broadcast_json(payload)
+        if self._cluster.is_chief or payload is None:
+            return trial
+        hyperparameters = self.oracle.get_space()
+        hyperparameters.values = dict(payload["values"] or {})
+        return keras_tuner.engine.trial.Trial(
+            hyperparameters, trial_id=payload["trial_id"], status=payload["status"]
+        )
+
+    def on_trial_end(self, trial):
+        """Ends the trial with the oracle and saves the tuner (on a cluster's chief only).
+
+        Args:
+            trial: The `Trial` that ended.
+        """
+        if self._cluster is None or self._cluster.is_chief:
+            super().on_trial_end(trial)
 
     # One trial ------------------------------------------------------------
 
@@ -329,16 +414,33 @@ class Tuner(keras_tuner.Tuner):
             raise keras_tuner.errors.FailedTrialError(
                 f"Oversized model: {size} parameters. Skip model."
             )
-        if self._resume_from is not None:
-            path, self._resume_from = self._resume_from, None
-            with maybe_distribute(self.distribution_strategy):
+        path, self._resume_from = self._resume_from, None
+        with maybe_distribute(self.distribution_strategy):
+            if path is not None:
                 _checkpoint.load_training_state(model, path)
+            if self._cluster is not None and self._resume_epoch:
+                self._cluster.broadcast_variables(
+                    [*model.variables, *_checkpoint.optimizer_variables(model)]
+                )
         return model
 
+    def _plan_resume(self, trial, execution: int, keep_state: bool) -> None:
+        """Picks the checkpoint the next execution starts from (the chief's, in a cluster)."""
+        path = None
+        if keep_state and (self._cluster is None or self._cluster.is_chief):
+            path = self._starting_state(trial, execution)
+        epoch = _checkpoint.checkpoint_epoch(path) if path is not None else 0
+        if self._cluster is not None and keep_state:
+            epoch = self._cluster.broadcast_int(epoch)
+        self._resume_from, self._resume_epoch = path, epoch
+
     def _build_and_fit_model(self, trial, *args, **kwargs):
-        if self._resume_from is not None:
-            kwargs["initial_epoch"] = _checkpoint.checkpoint_epoch(self._resume_from)
-        return super()._build_and_fit_model(trial, *args, **kwargs)
+        if self._resume_epoch:
+            kwargs["initial_epoch"] = self._resume_epoch
+        try:
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+        finally:
+            self._resume_epoch = 0
 
     def run_trial(self, trial, *args, **kwargs):
         """Trains the trial's model `executions_per_trial` times, reporting every epoch.
@@ -368,7 +470,7 @@ class Tuner(keras_tuner.Tuner):
                 self, trial, self._state_path(trial.trial_id, execution) if keep_state else None
             )
             callbacks += [tuner_utils.TunerCallback(self, trial), report, best_epoch]
-            self._resume_from = self._starting_state(trial, execution) if keep_state else None
+            self._plan_resume(trial, execution, keep_state)
             result = self._build_and_fit_model(trial, *args, callbacks=callbacks, **kwargs)
             results.append(result)
             self._check_objective_logged(report, result)
@@ -409,7 +511,7 @@ class Tuner(keras_tuner.Tuner):
 
     def load_model(self, trial):
         """Rebuilds a trial's model and loads its best epoch's weights (and optimizer state)."""
-        self._resume_from = None
+        self._resume_from, self._resume_epoch = None, 0
         model = self._try_build(trial.hyperparameters)
         if model.optimizer is not None and not model.optimizer.built:
             # Built first so the checkpoint's optimizer variables have a place to go.

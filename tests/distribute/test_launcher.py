@@ -100,6 +100,44 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path):
     assert "tuner0" in out.getvalue() and "no report from tuner0" in out.getvalue()
 
 
+BUDGET = """
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras, numpy as np
+import keras_hpt
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = x.sum(axis=1, keepdims=True)
+
+def build(hp):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="mse")
+    return model
+
+tuner = keras_hpt.tuners.ASHA(build, "val_loss", max_epochs=9, seed=1, epoch_budget=8,
+                              directory=os.path.join(sys.argv[1], "search"), project_name="p")
+tuner.search(x, y, validation_split=0.25, verbose=0)
+if keras_hpt.distribute.is_chief():
+    with open(os.path.join(sys.argv[1], "result.json"), "w") as f:
+        json.dump({"epochs": tuner.oracle.epochs_trained(),
+                   "stopped": [tuner.oracle.stop_reason(t) for t in tuner.oracle.trials]}, f)
+"""
+
+
+def test_the_epoch_budget_is_the_whole_searchs(tmp_path):
+    script = tmp_path / "budget.py"
+    script.write_text(textwrap.dedent(BUDGET))
+    out = io.StringIO()
+    assert launch(str(script), [str(tmp_path)], workers=2, out=out) == 0, out.getvalue()[-3000:]
+    result = _result(tmp_path)
+    # Both workers together, not 8 epochs each; one may finish the epoch it was
+    # training when the other spent the budget.
+    assert 8 <= result["epochs"] <= 9
+    assert "search budget spent" in result["stopped"]
+
+
 def test_a_failing_search_fails_the_launch(tmp_path):
     script = tmp_path / "broken.py"
     script.write_text("raise SystemExit('this search cannot start')\n")

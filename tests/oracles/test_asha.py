@@ -123,6 +123,8 @@ def test_diverged_trials_are_never_promoted(tmp_path):
         ({"min_epochs": 5, "max_epochs": 3}, "`max_epochs` must be >= min_epochs=5"),
         ({"brackets": 5, "max_epochs": 9}, r"`brackets` must be an integer in \[1, 3\]"),
         ({"max_trials": 0}, "`max_trials` must be a positive integer"),
+        ({"sampler": "tpe"}, "`sampler` must be one of"),
+        ({"random_fraction": 1.5}, "`random_fraction` must be"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -244,3 +246,42 @@ def test_killed_search_resumes_without_losing_trials(tmp_path):
         assert all(len(obs["value"]) == 1 for obs in observations)
         steps = [obs["step"] for obs in observations]
         assert steps == sorted(set(steps))
+
+
+def _new_configurations(sampler, tmp_path, seed):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    hp.Choice("kind", ["a", "b", "c"])
+    oracle = ASHAOracle(keras_tuner.Objective("score", "max"), min_epochs=1, max_epochs=9,
+                        factor=3, hyperparameters=hp, seed=seed, sampler=sampler)
+
+    def curve(values, epoch):
+        # The optimum, x = 0.7 with kind "b", is the same at every fidelity.
+        return -abs(values["x"] - 0.7) - 0.3 * (values["kind"] != "b") + 0.01 * epoch
+
+    trials = run_oracle(oracle, tmp_path / f"{sampler}{seed}", curve, requests=60)
+    new = [t.hyperparameters.values for t in trials if t.hyperparameters.values["tuner/rung"] == 0]
+    return oracle, new
+
+
+def test_model_based_sampler_concentrates_new_configurations_near_the_optimum(tmp_path):
+    for seed in (1, 2):
+        _, model_based = _new_configurations("gaussian_process", tmp_path, seed)
+        _, random_ = _new_configurations("random", tmp_path, seed)
+
+        def near(values):
+            return sum(abs(v["x"] - 0.7) < 0.1 and v["kind"] == "b" for v in values[-15:])
+
+        # At random, 1 in 15 new configurations lands within 0.1 of x = 0.7 with
+        # kind "b"; the model, with a third of its draws still random, far more.
+        assert near(random_) <= 4
+        assert near(model_based) >= 7
+
+
+def test_model_based_sampler_is_reproducible_and_never_repeats(tmp_path):
+    oracle, first = _new_configurations("gaussian_process", tmp_path / "a", seed=3)
+    _, second = _new_configurations("gaussian_process", tmp_path / "b", seed=3)
+    assert first == second
+    keys = [(v["x"], v["kind"]) for v in first]
+    assert len(keys) == len(set(keys))
+    assert oracle.get_state()["sampler"] == "gaussian_process"
