@@ -74,7 +74,13 @@ history = model.fit(x[:192], y[:192], batch_size=32, epochs=30, verbose=0,
                     callbacks=[monitor, stopping])
 weights = [round(float(np.sum(keras.ops.convert_to_numpy(v))), 4)
            for v in model.trainable_weights]
+# The range test reads the loss of every step: the same on both workers, so the
+# same curve, the same stop and the same suggestion.
+found = keras_hpt.lr_find(model, x[:192], y[:192], batch_size=32, num_steps=30,
+                          min_lr=1e-4, max_lr=10.0, confirm=False)
 result = {
+    "lr_find": [len(found.learning_rates), found.suggested_lr,
+                [round(float(v), 5) for v in found.losses]],
     "epochs": len(history.history["loss"]),
     "loss": [round(v, 5) for v in history.history["loss"]],
     "monitor": [monitor.stop_reason, monitor.stopped_step, monitor.best_step],
@@ -84,10 +90,12 @@ result = {
 """
 
 
-def test_callbacks_take_the_same_decisions_on_every_worker():
+def test_callbacks_and_lr_find_take_the_same_decisions_on_every_worker():
     chief, worker = run_multi_worker(CALLBACKS)
     # The step-based monitor stopped the fit early, on both workers at the same step,
     # and restored the same best weights.
     assert chief["monitor"][0] == "no_improvement"
     assert chief["epochs"] < 30
+    # The range test stopped when the loss exploded, at the same step on both.
+    assert chief["lr_find"][0] < 30
     assert chief == worker
