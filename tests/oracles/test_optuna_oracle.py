@@ -132,6 +132,21 @@ def test_tpe_beats_random_search(tmp_path):
     assert np.median(best["tpe"]) < 0.5 * np.median(best["random"]), best
 
 
+def test_cma_es_samples_the_continuous_space_jointly(tmp_path):
+    pytest.importorskip("cmaes")
+    best = {"cma": [], "random": []}
+    for seed in range(3):
+        for name, sampler in (("cma", optuna.samplers.CmaEsSampler(seed=seed)),
+                              ("random", optuna.samplers.RandomSampler(seed))):
+            oracle = OptunaOracle("loss", sampler, hyperparameters=plane(), seed=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", UserWarning)  # no fallback to independent draws
+                trials = run_oracle(oracle, tmp_path / f"{name}{seed}", quadratic, requests=60)
+            best[name].append(min(t.score for t in trials))
+    # CMA-ES adapts a covariance to the bowl: far below random search's best of 60.
+    assert np.median(best["cma"]) < 0.25 * np.median(best["random"]), best
+
+
 def test_same_seed_same_trials(tmp_path):
     def values(seed, path):
         oracle = OptunaOracle("loss", hyperparameters=every_kind(), seed=seed)
