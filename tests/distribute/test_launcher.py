@@ -11,14 +11,9 @@ import time
 import pytest
 
 from keras_hpt.distribute import launch
+from tests.scripts import TINY_SEARCH_PRELUDE
 
-SEARCH = """
-import json, os, sys, time
-os.environ["KERAS_BACKEND"] = "tensorflow"
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import keras, numpy as np
-import keras_hpt
-
+SEARCH = TINY_SEARCH_PRELUDE + """
 folder = sys.argv[1]
 me = os.environ["KERASTUNER_TUNER_ID"]
 
@@ -28,15 +23,6 @@ class Mark(keras.callbacks.Callback):
             f.write(f"{me} {os.getpid()}\\n")
     def on_epoch_end(self, epoch, logs=None):
         time.sleep(float(sys.argv[2]))
-
-rng = np.random.default_rng(0)
-x = rng.normal(size=(64, 4)).astype("float32")
-y = x.sum(axis=1, keepdims=True)
-
-def build(hp):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="mse")
-    return model
 
 tuner = keras_hpt.tuners.BayesianOptimization(
     build, "val_loss", max_trials=6, seed=1, trial_timeout=6,
@@ -100,22 +86,7 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path):
     assert "tuner0" in out.getvalue() and "no report from tuner0" in out.getvalue()
 
 
-BUDGET = """
-import json, os, sys
-os.environ["KERAS_BACKEND"] = "tensorflow"
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import keras, numpy as np
-import keras_hpt
-
-rng = np.random.default_rng(0)
-x = rng.normal(size=(64, 4)).astype("float32")
-y = x.sum(axis=1, keepdims=True)
-
-def build(hp):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="mse")
-    return model
-
+BUDGET = TINY_SEARCH_PRELUDE + """
 tuner = keras_hpt.tuners.ASHA(build, "val_loss", max_epochs=9, seed=1, epoch_budget=8,
                               directory=os.path.join(sys.argv[1], "search"), project_name="p")
 tuner.search(x, y, validation_split=0.25, verbose=0)

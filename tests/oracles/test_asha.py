@@ -16,6 +16,7 @@ import pytest
 from keras_hpt.oracles import ASHAOracle, rung_epochs
 from keras_hpt.tuners import ASHA
 from tests.oracles.simulate import run_oracle
+from tests.scripts import TINY_SEARCH_PRELUDE
 
 
 def space():
@@ -173,24 +174,10 @@ def test_promoted_trials_continue_their_parents_training(tmp_path):
     assert isinstance(best, keras.Model)
 
 
-RESUMABLE_SEARCH = """
-import os, sys, time
-os.environ["KERAS_BACKEND"] = "tensorflow"
-import keras, numpy as np
-import keras_hpt
-
+RESUMABLE_SEARCH = TINY_SEARCH_PRELUDE + """
 class Slow(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         time.sleep(0.15)
-
-rng = np.random.default_rng(0)
-x = rng.normal(size=(64, 4)).astype("float32")
-y = x.sum(axis=1, keepdims=True)
-
-def build(hp):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="mse")
-    return model
 
 tuner = keras_hpt.tuners.ASHA(build, "val_loss", min_epochs=3, max_epochs=9, seed=5,
                               epoch_budget=40, directory=sys.argv[1], overwrite=False)
