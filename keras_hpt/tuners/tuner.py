@@ -180,7 +180,9 @@ class Tuner(keras_tuner.Tuner):
             budget. `None` for no limit.
         time_budget: Stop the search after this many seconds; the running
             trial stops at the end of the epoch that crosses it. `None` for
-            no limit.
+            no limit. In a chief/worker search with an oracle of this
+            package, both budgets are the whole search's: the chief's oracle
+            counts every worker's epochs (see `Oracle.set_budget`).
         **kwargs: Everything `keras_tuner.Tuner` accepts (`directory`,
             `project_name`, `overwrite`, `distribution_strategy`, ...).
 
