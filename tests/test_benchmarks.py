@@ -184,7 +184,8 @@ def test_search_benchmark_writes_its_sections(tmp_path):
     for cells in rows:
         assert float(cells[3]) >= 0 and float(cells[4]) > 0 and int(cells[-1]) >= 0
     searches = {cells[0] for cells in _tables(training)["search"]}
-    assert len(searches) == 4 and any("ASHA" in s for s in searches)
+    assert len(searches) == 5 and sum("ASHA" in s for s in searches) == 2
+    assert any("GP sampler" in s for s in searches)
     assert re.search(r"^(PASS|FAIL): ASHA reaches the target", training, re.M)
     for cells in _tables(workers)["oracle"]:
         steady, worst, overall = (float(c.rstrip(" %")) for c in cells[1:4])
