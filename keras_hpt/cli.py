@@ -113,7 +113,7 @@ def _launch_command(args) -> int:
     try:
         return launch(args.script, args.arguments, workers=args.workers,
                       devices_per_worker=args.devices_per_worker, address=args.address,
-                      port=args.port)
+                      port=args.port, recycle_after=args.recycle_after)
     except (TypeError, ValueError) as error:
         raise SystemExit(f"keras-hpt: {error}")
 
@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the chief listens (default loopback: keras-tuner's gRPC "
                         "channel is not authenticated)")
     launch.add_argument("--port", type=int, help="the chief's port (default: a free one)")
+    launch.add_argument("--recycle-after", type=int, metavar="TRIALS",
+                        help="restart each worker process after this many trials, so the "
+                        "memory TensorFlow keeps from every model goes back to the system")
     launch.add_argument("script", help="the search script")
     launch.add_argument("arguments", nargs=argparse.REMAINDER, help="the script's arguments")
     launch.set_defaults(run=_launch_command)

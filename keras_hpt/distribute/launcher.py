@@ -16,6 +16,12 @@ from typing import Optional, Sequence
 
 from keras_hpt._validation import check_number
 
+#: A worker started with this variable set to N ends itself after N trials with
+#: `RECYCLE_EXIT_CODE`, and the launcher starts it again: the memory TensorFlow
+#: keeps from every model it traced goes back to the system with the process.
+TRIALS_PER_PROCESS_VARIABLE = "KERAS_HPT_TRIALS_PER_PROCESS"
+RECYCLE_EXIT_CODE = 75
+
 
 def is_chief() -> bool:
     """Whether this process should do what follows a search (report, save, retrain).
@@ -65,6 +71,7 @@ def launch(
     port: Optional[int] = None,
     out=None,
     grace_seconds: float = 60.0,
+    recycle_after: Optional[int] = None,
 ) -> int:
     """Runs `script` as the chief and `workers` workers of one keras-tuner search.
 
@@ -86,6 +93,12 @@ def launch(
         grace_seconds: How long workers may run on after the chief has ended,
             and the chief after the last worker has ended, before they are
             stopped.
+        recycle_after: Restart each worker process after this many trials,
+            or `None` never to. TensorFlow keeps part of every model a
+            process has trained (about 4 MB per small model with Keras 3.15),
+            so a long search grows; a fresh process starts from nothing. The
+            worker keeps its name, and continued trials find their
+            checkpoints on disk as before.
 
     Returns:
         The exit status: the chief's, or 1 if every worker ended while the
@@ -97,6 +110,8 @@ def launch(
     True
     """
     workers = check_number("workers", workers, low=0, low_open=True, integer=True)
+    check_number("recycle_after", recycle_after, low=0, low_open=True, integer=True,
+                 allow_none=True)
     devices_per_worker = check_number("devices_per_worker", devices_per_worker, low=0,
                                       low_open=True, integer=True, allow_none=True)
     if not os.path.isfile(script):
@@ -118,6 +133,8 @@ def launch(
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     for i in range(workers):
         env = {"KERASTUNER_TUNER_ID": f"tuner{i}"}
+        if recycle_after is not None:
+            env[TRIALS_PER_PROCESS_VARIABLE] = str(recycle_after)
         if not devices_per_worker:
             for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
                 env[name] = os.environ.get(name, threads)
@@ -128,27 +145,39 @@ def launch(
     if devices_per_worker:
         roles[0][1]["CUDA_VISIBLE_DEVICES"] = ""
     lock, processes, streams = threading.Lock(), {}, []
-    for name, env in roles:
+    environments = {name: {**common, **env} for name, env in roles}
+
+    def start(name):
         processes[name] = subprocess.Popen(
-            [sys.executable, script, *args], env={**common, **env}, stdout=subprocess.PIPE,
+            [sys.executable, script, *args], env=environments[name], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
         )
         stream = threading.Thread(target=_stream, args=(processes[name], name, out, lock),
                                   daemon=True)
         stream.start()
         streams.append(stream)
-    status = _supervise(processes, grace_seconds, out, lock)
+
+    for name, _ in roles:
+        start(name)
+    status = _supervise(processes, start, grace_seconds, out, lock)
     for stream in streams:
         stream.join(timeout=5)
     return status
 
 
-def _supervise(processes: dict, grace_seconds: float, out, lock) -> int:
+def _supervise(processes: dict, start, grace_seconds: float, out, lock) -> int:
     chief = processes["chief"]
-    workers = [p for name, p in processes.items() if name != "chief"]
+    names = [name for name in processes if name != "chief"]
     workers_gone_at = None
     try:
         while chief.poll() is None:
+            for name in names:
+                if processes[name].poll() == RECYCLE_EXIT_CODE:
+                    with lock:
+                        out.write(f"[launch] {name} ended to free its memory: starting it "
+                                  "again.\n")
+                    start(name)
+            workers = [processes[name] for name in names]
             if all(w.poll() is not None for w in workers):
                 workers_gone_at = workers_gone_at or time.monotonic()
                 if time.monotonic() - workers_gone_at > grace_seconds:
@@ -160,12 +189,13 @@ def _supervise(processes: dict, grace_seconds: float, out, lock) -> int:
                     return 1
             time.sleep(0.2)
         deadline = time.monotonic() + grace_seconds
-        for worker in workers:
+        for worker in (processes[name] for name in names):
             try:
                 worker.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 worker.terminate()
-        failed = [name for name, p in processes.items() if name != "chief" and p.returncode]
+        failed = [name for name, p in processes.items()
+                  if name != "chief" and p.returncode not in (0, RECYCLE_EXIT_CODE)]
         if failed:
             with lock:
                 out.write(f"[launch] workers that did not end cleanly: {', '.join(failed)}\n")

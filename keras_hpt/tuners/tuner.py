@@ -21,6 +21,7 @@ from keras_tuner.src.engine.tuner import maybe_compute_model_size, maybe_distrib
 from keras_hpt._validation import check_choice, check_number
 from keras_hpt.distribute import chief
 from keras_hpt.distribute.cluster import Cluster, patch_keras_for_multi_worker
+from keras_hpt.distribute.launcher import RECYCLE_EXIT_CODE, TRIALS_PER_PROCESS_VARIABLE
 from keras_hpt.oracles.base import Oracle as _OwnOracle
 from keras_hpt.oracles.base import TrialStatus
 from keras_hpt.tuners import _checkpoint
@@ -259,6 +260,10 @@ class Tuner(keras_tuner.Tuner):
             private = tempfile.mkdtemp(prefix=f"keras_hpt_worker{self._cluster.task_id}_")
             weakref.finalize(self, shutil.rmtree, private, True)
             kwargs.update(directory=private, overwrite=True)
+        if dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle():
+            # The chief owns the search's folder: a worker started late (or again,
+            # by the launcher) must not delete it with everything trained so far.
+            kwargs["overwrite"] = False
         super().__init__(oracle, hypermodel, executions_per_trial=executions_per_trial, **kwargs)
         if self._cluster is not None:
             # keras-tuner's client would never send the chief's epoch reports in
@@ -331,6 +336,8 @@ class Tuner(keras_tuner.Tuner):
         self.on_search_end()
 
     def _search_loop(self, *fit_args, **fit_kwargs):
+        recycle_after = self._recycle_after()
+        trials_run = 0
         while True:
             trial = self._next_trial()
             if trial is None or trial.status == TrialStatus.STOPPED:
@@ -341,6 +348,18 @@ class Tuner(keras_tuner.Tuner):
             self.on_trial_begin(trial)
             self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
             self.on_trial_end(trial)
+            trials_run += 1
+            if recycle_after is not None and trials_run >= recycle_after:
+                # The launcher starts this worker again in a fresh process.
+                raise SystemExit(RECYCLE_EXIT_CODE)
+
+    def _recycle_after(self):
+        """Trials after which this worker process ends, when `launch(recycle_after=...)` says so."""
+        value = os.environ.get(TRIALS_PER_PROCESS_VARIABLE)
+        worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
+        if value is None or not worker or self._cluster is not None:
+            return None
+        return check_number(TRIALS_PER_PROCESS_VARIABLE, int(value), low=0, low_open=True)
 
     def _next_trial(self):
         """The oracle's next trial, or `None` when the budget is spent.

@@ -109,6 +109,21 @@ def test_the_epoch_budget_is_the_whole_searchs(tmp_path):
     assert "search budget spent" in result["stopped"]
 
 
+def test_recycled_workers_finish_the_search_in_fresh_processes(tmp_path):
+    out = io.StringIO()
+    status = launch(_script(tmp_path), [str(tmp_path), "0"], workers=1, out=out,
+                    recycle_after=2)
+    assert status == 0, out.getvalue()[-3000:]
+    result = _result(tmp_path)
+    assert len(result) == 6 and all(s == "COMPLETED" for s, _ in result.values())
+    # Six trials, two per process: three processes trained, under one worker name (a
+    # fourth started after the sixth trial, to hear that the search was over).
+    started = _started(tmp_path)
+    assert {who for who, _ in started} == {"tuner0"}
+    assert len({pid for _, pid in started}) == 3
+    assert out.getvalue().count("tuner0 ended to free its memory") == 3
+
+
 def test_a_failing_search_fails_the_launch(tmp_path):
     script = tmp_path / "broken.py"
     script.write_text("raise SystemExit('this search cannot start')\n")
@@ -122,6 +137,8 @@ def test_bad_arguments(tmp_path, monkeypatch):
         launch(_script(tmp_path), workers=0)
     with pytest.raises(ValueError, match="`script` must be a Python file"):
         launch(str(tmp_path / "missing.py"))
+    with pytest.raises(ValueError, match="`recycle_after` must be a positive integer"):
+        launch(_script(tmp_path), recycle_after=0)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     with pytest.raises(ValueError, match="asks for 4 GPUs for 2 workers, but 1 are visible"):
         launch(_script(tmp_path), workers=2, devices_per_worker=2)
