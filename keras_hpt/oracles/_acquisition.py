@@ -318,3 +318,37 @@ class GPSuggester:
             x[np.ix_(rows, dims)] = choices[pick[rows]]
             value[rows] = scores[rows, pick[rows]]
         return x, value
+
+
+class SuggesterForSpace:
+    """A `GPSuggester` for a search space that may grow: rebuilt only when it does.
+
+    keras-tuner lets a hypermodel declare new hyperparameters in any trial; the
+    suggester (and the Gaussian process it warm-starts) is kept otherwise.
+
+    Args:
+        **options: Passed to `GPSuggester` (`n_initial_points`, `output_warping`, ...).
+
+    Example:
+
+    >>> import keras_tuner
+    >>> hp = keras_tuner.HyperParameters()
+    >>> hp.Float("x", 0.0, 1.0)
+    0.0
+    >>> cache = SuggesterForSpace()
+    >>> cache.get(hp) is cache.get(hp)
+    True
+    """
+
+    def __init__(self, **options):
+        self.options = options
+        self._suggester = None
+        self._size = None
+
+    def get(self, hyperparameters) -> GPSuggester:
+        """The suggester for `hyperparameters` (a `keras_tuner.HyperParameters`)."""
+        size = len(hyperparameters.space)
+        if self._suggester is None or size != self._size:
+            self._suggester = GPSuggester(SpaceEncoder(hyperparameters), **self.options)
+            self._size = size
+        return self._suggester

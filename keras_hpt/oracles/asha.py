@@ -5,8 +5,7 @@ import math
 import numpy as np
 
 from keras_hpt._validation import check_choice, check_condition, check_number
-from keras_hpt.oracles._acquisition import GPSuggester
-from keras_hpt.oracles._encoding import SpaceEncoder
+from keras_hpt.oracles._acquisition import SuggesterForSpace
 from keras_hpt.oracles.base import Oracle, TrialStatus, configuration
 
 
@@ -139,8 +138,7 @@ class ASHAOracle(Oracle):
             math.ceil((top + 1) / (top - s + 1) * self.factor ** (top - s))
             for s in range(self.brackets)
         ]
-        self._suggester = None
-        self._space_size = None
+        self._suggesters = SuggesterForSpace(n_initial_points=1)
 
     def _ended(self) -> list:
         return [
@@ -195,7 +193,7 @@ class ASHAOracle(Oracle):
         rng = self._rng(len(self.trials), 7)
         if rng.random() < self.random_fraction:
             return self._random_values()
-        suggester = self._model()
+        suggester = self._suggesters.get(self.hyperparameters)
         encoder = suggester.encoder
         evidence = self._model_evidence(encoder.dim + 2)
         if encoder.dim == 0 or evidence is None:
@@ -218,14 +216,6 @@ class ASHAOracle(Oracle):
         if values is None or self._duplicate(values):
             return self._random_values()
         return values
-
-    def _model(self) -> GPSuggester:
-        """The suggester for the current space; rebuilt only when the space grows."""
-        size = len(self.hyperparameters.space)
-        if self._suggester is None or size != self._space_size:
-            self._suggester = GPSuggester(SpaceEncoder(self.hyperparameters), n_initial_points=1)
-            self._space_size = size
-        return self._suggester
 
     def _model_evidence(self, minimum: int):
         """What the model learns from: `(configuration, score)` pairs, or `None` if too few.

@@ -5,8 +5,7 @@ import math
 import numpy as np
 
 from keras_hpt._validation import check_choice, check_number
-from keras_hpt.oracles._acquisition import GPSuggester
-from keras_hpt.oracles._encoding import SpaceEncoder
+from keras_hpt.oracles._acquisition import SuggesterForSpace
 from keras_hpt.oracles.base import Oracle, TrialStatus, configuration
 
 
@@ -79,20 +78,9 @@ class GaussianProcessOracle(Oracle):
             seed=seed,
             **kwargs,
         )
-        self._suggester = None
-        self._space_size = None
-
-    def _model(self) -> GPSuggester:
-        """The suggester for the current space; rebuilt only when the space grows."""
-        size = len(self.hyperparameters.space)
-        if self._suggester is None or size != self._space_size:
-            self._suggester = GPSuggester(
-                SpaceEncoder(self.hyperparameters),
-                n_initial_points=self.num_initial_points,
-                output_warping=self.output_warping,
-            )
-            self._space_size = size
-        return self._suggester
+        self._suggesters = SuggesterForSpace(
+            n_initial_points=self.num_initial_points, output_warping=self.output_warping
+        )
 
     def _observations(self, encoder):
         observed, scores, pending = [], [], []
@@ -116,7 +104,7 @@ class GaussianProcessOracle(Oracle):
         )
 
     def populate_space(self, trial_id):
-        suggester = self._model()
+        suggester = self._suggesters.get(self.hyperparameters)
         encoder = suggester.encoder
         if encoder.dim == 0:
             values = self._random_values()
