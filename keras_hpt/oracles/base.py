@@ -39,7 +39,8 @@ TrialStatus = trial_module.TrialStatus
 #: Values that keras-tuner's Hyperband and our continuing oracles add to a trial.
 CONTINUATION_KEYS = ("tuner/trial_id", "tuner/initial_epoch", "tuner/epochs")
 
-_AGGREGATES = {"mean": np.mean, "median": np.median}
+#: How the executions of one trial combine at each epoch, by name.
+AGGREGATES = {"mean": np.mean, "median": np.median}
 
 
 def configuration(values: dict) -> dict:
@@ -103,7 +104,7 @@ class Oracle(keras_tuner.Oracle):
         )
         self.seed = seed if seed is not None else random.randint(1, 10000)
         self._seed_state = self.seed
-        self.aggregate = check_choice("aggregate", aggregate, tuple(_AGGREGATES))
+        self.aggregate = check_choice("aggregate", aggregate, tuple(AGGREGATES))
         # trial_id -> why the trial was stopped or failed; saved with the oracle.
         self._diverged = {}
         self._stopped = {}
@@ -267,7 +268,7 @@ class Oracle(keras_tuner.Oracle):
         name = name or self.objective.name
         if not trial.metrics.exists(name):
             return []
-        combine = _AGGREGATES[self.aggregate]
+        combine = AGGREGATES[self.aggregate]
         return [
             (obs.step, float(combine(obs.value)))
             for obs in trial.metrics.get_history(name)

@@ -17,12 +17,11 @@ import keras_tuner
 import numpy as np
 from keras_tuner.src.engine import trial as trial_module
 
+from keras_hpt.oracles.base import AGGREGATES
 from keras_hpt.oracles.base import Oracle as OwnOracle
 
 #: Where `SearchProgress` keeps the trial times it measured, inside the project folder.
 TIMES_FILE = "keras_hpt_times.json"
-
-_AGGREGATES = {"mean": np.mean, "median": np.median}
 
 
 @dataclasses.dataclass
@@ -45,7 +44,7 @@ class SearchRecord:
         name = name or self.objective
         if name is None or not trial.metrics.exists(name):
             return []
-        combine = _AGGREGATES.get(self.aggregate, np.mean)
+        combine = AGGREGATES.get(self.aggregate, np.mean)
         rows = []
         for observation in trial.metrics.get_history(name):
             values = [float(v) for v in np.ravel(observation.value)]
@@ -167,7 +166,7 @@ def infer_objective(trials) -> Optional[tuple]:
                     continue
                 values = np.ravel(observation.value).astype(float)
                 if any(math.isclose(f(values), trial.score, rel_tol=1e-6, abs_tol=1e-12)
-                       for f in _AGGREGATES.values()):
+                       for f in AGGREGATES.values()):
                     votes[name] = votes.get(name, 0) + 1
     if votes:
         name = max(votes, key=lambda n: (votes[n], n.startswith("val_")))

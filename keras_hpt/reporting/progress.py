@@ -18,15 +18,6 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def _epochs_reported(oracle) -> int:
-    name = getattr(oracle.objective, "name", None)
-    total = 0
-    for trial in oracle.trials.values():
-        if name and trial.metrics.exists(name):
-            total += sum(len(obs.value) for obs in trial.metrics.get_history(name))
-    return total
-
-
 def _wrap(tuner, name: str, hook, before: bool):
     """Makes `tuner.<name>` call `hook` before or after what it did."""
     original = getattr(tuner, name)
@@ -135,7 +126,7 @@ class SearchProgress:
         fractions = []
         budget = getattr(self.tuner, "epoch_budget", None)
         if budget:
-            used = _epochs_reported(oracle)
+            used = self.tuner.epochs_trained  # the count the budget is checked against
             parts.append(f"epochs {used}/{budget}")
             fractions.append(used / budget)
         if max_trials:
