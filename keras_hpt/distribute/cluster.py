@@ -94,6 +94,13 @@ class Cluster:
                 variable.assign(self._broadcast_tensor(value))
 
 
+def _first_local(strategy, value):
+    """This worker's first replica's part of a distributed value; anything else as it is."""
+    if isinstance(value, tf.distribute.DistributedValues):
+        return strategy.experimental_local_results(value)[0]
+    return value
+
+
 def patch_keras_for_multi_worker() -> None:
     """Makes Keras 3's `fit` and `evaluate` work under `MultiWorkerMirroredStrategy`.
 
@@ -124,9 +131,7 @@ def patch_keras_for_multi_worker() -> None:
             return reduce_per_replica(values, strategy, reduction)
 
         def reduce(value):
-            local = value
-            if isinstance(value, tf.distribute.DistributedValues):
-                local = strategy.experimental_local_results(value)[0]
+            local = _first_local(strategy, value)
             if getattr(local, "shape", None) is not None and local.shape.rank == 0:
                 return strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
             return reduce_per_replica(value, strategy, reduction)
@@ -138,13 +143,8 @@ def patch_keras_for_multi_worker() -> None:
         if iterator is None or not in_multi_worker_mode(strategy):
             return maybe_symbolic_build(model, iterator=iterator, data_batch=data_batch)
 
-        def local(value):
-            if isinstance(value, tf.distribute.DistributedValues):
-                return strategy.experimental_local_results(value)[0]
-            return value
-
         for _, _, batches in iterator:
-            data_batch = tf.nest.map_structure(local, next(batches))
+            data_batch = tf.nest.map_structure(lambda v: _first_local(strategy, v), next(batches))
             break
         return maybe_symbolic_build(model, data_batch=data_batch)
 

@@ -80,8 +80,13 @@ def split_oracle_kwargs(kwargs: dict, names) -> dict:
     return oracle_kwargs
 
 
-#: Why a trial stopped, in the order a multi-worker chief broadcasts them (0: it goes on).
+#: Why a trial stopped, by the code a multi-worker chief broadcasts (0: it goes on; any
+#: reason not listed, a divergence with its own message, travels as the last code).
 _STOP_REASONS = (None, "stopped by the oracle", "search budget spent", "diverged on the chief")
+
+
+def _stop_code(reason) -> int:
+    return _STOP_REASONS.index(reason) if reason in _STOP_REASONS else len(_STOP_REASONS) - 1
 
 
 class _OracleReport(keras.callbacks.Callback):
@@ -131,11 +136,7 @@ class _OracleReport(keras.callbacks.Callback):
             elif self.tuner._budget_spent():
                 self.stop_reason = _STOP_REASONS[2]
         if cluster is not None:
-            code = 0
-            if self.stop_reason is not None:
-                code = _STOP_REASONS.index(self.stop_reason) if (
-                    self.stop_reason in _STOP_REASONS) else 3
-            code = cluster.broadcast_int(code)
+            code = cluster.broadcast_int(_stop_code(self.stop_reason))
             if code and self.stop_reason is None:
                 self.stop_reason = _STOP_REASONS[code]
         if self.stop_reason is not None:
@@ -260,7 +261,7 @@ class Tuner(keras_tuner.Tuner):
             private = tempfile.mkdtemp(prefix=f"keras_hpt_worker{self._cluster.task_id}_")
             weakref.finalize(self, shutil.rmtree, private, True)
             kwargs.update(directory=private, overwrite=True)
-        if dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle():
+        if self._is_worker():
             # The chief owns the search's folder: a worker started late (or again,
             # by the launcher) must not delete it with everything trained so far.
             kwargs["overwrite"] = False
@@ -356,8 +357,7 @@ class Tuner(keras_tuner.Tuner):
     def _recycle_after(self):
         """Trials after which this worker process ends, when `launch(recycle_after=...)` says so."""
         value = os.environ.get(TRIALS_PER_PROCESS_VARIABLE)
-        worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
-        if value is None or not worker or self._cluster is not None:
+        if value is None or not self._is_worker() or self._cluster is not None:
             return None
         return check_number(TRIALS_PER_PROCESS_VARIABLE, int(value), low=0, low_open=True)
 
