@@ -178,11 +178,15 @@ def test_suggestions_respect_conditional_scopes():
     assert min(ys) < 0.2
 
 
-def test_branin_regret_after_30_evaluations():
+def _branin_encoder() -> SpaceEncoder:
     hp = keras_tuner.HyperParameters()
     hp.Float("x1", -5.0, 10.0)
     hp.Float("x2", 0.0, 15.0)
-    encoder = SpaceEncoder(hp)
+    return SpaceEncoder(hp)
+
+
+def test_branin_regret_after_30_evaluations():
+    encoder = _branin_encoder()
     suggester, rng = GPSuggester(encoder), np.random.default_rng(0)
     xs, ys = [], []
     for _ in range(30):
@@ -193,10 +197,7 @@ def test_branin_regret_after_30_evaluations():
 
 
 def test_failures_passed_as_the_worst_value_do_not_stall_the_search():
-    hp = keras_tuner.HyperParameters()
-    hp.Float("x1", -5.0, 10.0)
-    hp.Float("x2", 0.0, 15.0)
-    encoder = SpaceEncoder(hp)
+    encoder = _branin_encoder()
     suggester, rng = GPSuggester(encoder), np.random.default_rng(1)
     xs, ys = [], []
     for _ in range(30):
