@@ -278,6 +278,25 @@ def paired_ratio(times: Times, name: str, reference: str) -> float:
     )
 
 
+def launch_script(source: str, folder: str, args: Sequence[str], **launch_kwargs) -> None:
+    """Writes `source` to `folder`/search.py and runs it through `keras_hpt.distribute.launch`.
+
+    Raises:
+        RuntimeError: with the end of the launched processes' output, if the search failed.
+    """
+    import io
+    import textwrap
+
+    from keras_hpt.distribute import launch
+
+    script = os.path.join(folder, "search.py")
+    with open(script, "w") as f:
+        f.write(textwrap.dedent(source))
+    out = io.StringIO()
+    if launch(script, list(args), out=out, **launch_kwargs) != 0:
+        raise RuntimeError(out.getvalue()[-3000:])
+
+
 def verdict(ratio: float, target: float) -> str:
     """`PASS` when `ratio` is at most `target`, else `FAIL`."""
     return "PASS" if ratio <= target else "FAIL"

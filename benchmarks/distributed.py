@@ -16,13 +16,11 @@ Run from the repository root:
     python benchmarks/distributed.py --quick    # smoke test: prints the tables only
 """
 
-import io
 import json
 import os
 import statistics
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 
@@ -33,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _results  # noqa: E402
 
-from keras_hpt.distribute import free_port, launch  # noqa: E402
+from keras_hpt.distribute import free_port  # noqa: E402
 
 SEARCH = """
 import json, os, sys, time
@@ -67,13 +65,8 @@ tuner.search(x, y, epochs=epochs, validation_split=0.25, callbacks=[Clock()], ve
 def run_search(workers: int, trials: int, epochs: int) -> float:
     """Trials per minute of one launched search, from the first trial start to the last end."""
     with tempfile.TemporaryDirectory() as folder:
-        script = os.path.join(folder, "search.py")
-        with open(script, "w") as f:
-            f.write(textwrap.dedent(SEARCH))
-        out = io.StringIO()
-        status = launch(script, [folder, str(trials), str(epochs)], workers=workers, out=out)
-        if status != 0:
-            raise RuntimeError(out.getvalue()[-3000:])
+        _results.launch_script(SEARCH, folder, [folder, str(trials), str(epochs)],
+                               workers=workers)
         with open(os.path.join(folder, "times.jsonl")) as f:
             times = [json.loads(line) for line in f]
     span = max(end for _, end in times) - min(start for start, _ in times)

@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -81,22 +82,11 @@ TUNERS = {
 
 
 def measure_recycled(trials: int) -> list:
-    import io
-    import tempfile
-
-    from keras_hpt.distribute import launch
-
-    folder = tempfile.mkdtemp()
-    script = os.path.join(folder, "search.py")
-    with open(script, "w") as f:
-        f.write(textwrap.dedent(SEARCH))
-    out = io.StringIO()
-    os.environ["PYTHONPATH"] = os.getcwd()
-    if launch(script, ["recycled", str(trials), folder], workers=1, recycle_after=10,
-              out=out) != 0:
-        raise RuntimeError(out.getvalue()[-3000:])
-    with open(os.path.join(folder, "sizes.txt")) as f:
-        return [float(line) for line in f if line.strip()]
+    with tempfile.TemporaryDirectory() as folder:
+        _results.launch_script(SEARCH, folder, ["recycled", str(trials), folder], workers=1,
+                               recycle_after=10)
+        with open(os.path.join(folder, "sizes.txt")) as f:
+            return [float(line) for line in f if line.strip()]
 
 
 def measure(kind: str, trials: int) -> list:
