@@ -28,18 +28,26 @@ y = y[:256].astype("int32")
 """
 
 
+PRINT_RESULT = "\nprint('RESULT ' + json.dumps(result))\n"
+
+
+def _result(stdout: str) -> dict:
+    """The `result` a snippet printed as its last `RESULT {json}` line."""
+    line = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
 def run_under_mirrored_strategy(snippet: str, timeout: int = 240) -> dict:
     """Runs `snippet` after PRELUDE (which defines `strategy`, `x`, `y`); returns `result`.
 
     The snippet must assign a JSON-serialisable dict to `result`.
     """
-    code = PRELUDE + textwrap.dedent(snippet) + "\nprint('RESULT ' + json.dumps(result))\n"
+    code = PRELUDE + textwrap.dedent(snippet) + PRINT_RESULT
     env = dict(os.environ, KERAS_BACKEND="tensorflow")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                timeout=timeout, env=env)
     assert completed.returncode == 0, completed.stderr[-4000:]
-    line = [ln for ln in completed.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    return _result(completed.stdout)
 
 
 MULTI_WORKER_PRELUDE = """
@@ -70,8 +78,7 @@ def run_multi_worker(snippet: str, workers: int = 2, timeout: int = 240) -> list
     """
     from keras_hpt.distribute import free_port
 
-    code = MULTI_WORKER_PRELUDE + textwrap.dedent(snippet)
-    code += "\nprint('RESULT ' + json.dumps(result))\n"
+    code = MULTI_WORKER_PRELUDE + textwrap.dedent(snippet) + PRINT_RESULT
     addresses = [f"localhost:{free_port()}" for _ in range(workers)]
     processes = []
     for index in range(workers):
@@ -85,8 +92,7 @@ def run_multi_worker(snippet: str, workers: int = 2, timeout: int = 240) -> list
         for process in processes:
             stdout, stderr = process.communicate(timeout=timeout)
             assert process.returncode == 0, stderr[-4000:]
-            line = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")][-1]
-            results.append(json.loads(line[len("RESULT "):]))
+            results.append(_result(stdout))
     finally:
         for process in processes:
             process.kill()
