@@ -87,16 +87,35 @@ def valley(smoothed: np.ndarray) -> Optional[int]:
     return int(start + int(span) + int(span / 2))
 
 
-def is_flat(smoothed: np.ndarray, raw: np.ndarray, relative: float = 0.02) -> bool:
-    """Whether the curve never falls clearly: by `relative` of its level and 3x its noise.
+def smoothing_noise_factor(half_width: int = 7) -> float:
+    """How much `local_linear` shrinks independent noise at the centre of its window.
 
-    The noise is the robust spread (scaled median absolute deviation) of the
-    raw losses around the smoothed curve, so batch-to-batch differences of the
-    data are not taken for learning, and a diverging tail does not hide it.
+    The standard deviation of a weighted mean of independent values is
+    `sqrt(sum(w^2)) / sum(w)` times theirs (the local line's intercept, with
+    its symmetric window, is that mean).
+    """
+    offsets = np.arange(-half_width, half_width + 1)
+    weights = 1.0 - np.abs(offsets) / (half_width + 1)
+    return float(np.sqrt(np.sum(weights ** 2)) / np.sum(weights))
+
+
+def is_flat(smoothed: np.ndarray, raw: np.ndarray, relative: float = 0.02,
+            noise_multiple: float = 6.0) -> bool:
+    """Whether the smoothed curve never falls clearly: by `relative` of its level and beyond noise.
+
+    The drop is judged against the noise of the smoothed curve, not of single
+    batches: the robust spread (scaled median absolute deviation) of the raw
+    losses around the curve, shrunk by what the smoothing averages out
+    (`smoothing_noise_factor`). On small noisy batches a single batch's loss
+    varies far more than a curve averaged over a dozen of them, which still
+    falls clearly where the model learns. On pure noise, the drop from the
+    first point to the lowest of a 100-point curve exceeds 6 times that noise
+    in about 1 % of curves (simulated), hence the default `noise_multiple`.
     """
     if len(smoothed) < 2:
         return True
     drop = smoothed[0] - smoothed.min()
     residuals = raw - smoothed
     noise = 1.4826 * float(np.median(np.abs(residuals - np.median(residuals))))
-    return drop < max(relative * abs(smoothed[0]), 3.0 * noise)
+    threshold = noise_multiple * noise * smoothing_noise_factor()
+    return drop < max(relative * abs(smoothed[0]), threshold)

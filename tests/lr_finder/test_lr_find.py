@@ -317,3 +317,51 @@ def test_under_mirrored_strategy_with_two_devices():
     """)
     assert result["replicas"] == 2 and result["same"]
     assert result["steps"] >= 10 and result["suggested"] is not None
+
+
+def _noisy_four_classes(seed):
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(n_samples=400, n_features=10, n_informative=6, n_classes=4,
+                               flip_y=0.3, random_state=seed)
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    return model, x.astype("float32"), y
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_noisy_multiclass_curve_that_falls_gets_a_suggestion(seed):
+    # Per-batch noise on 30 % label noise is large (a robust spread of about 0.12), yet the
+    # smoothed curve falls by more than 0.25 before it diverges: not flat.
+    model, x, y = _noisy_four_classes(seed)
+    result = keras_hpt.lr_find(model, x, y, batch_size=32, seed=seed, confirm=False)
+    start, stop = keras_hpt.lr_finder.curve.usable_range(len(result.smoothed_losses))
+    window = result.smoothed_losses[start:stop]
+    assert window[0] - window.min() > 0.2
+    assert result.suggested_lr is not None and result.reason is None
+
+
+def test_noisy_multiclass_curve_that_never_falls_stays_flat():
+    model, x, _ = _noisy_four_classes(2)
+    labels = np.random.default_rng(0).integers(0, 4, len(x))
+    result = keras_hpt.lr_find(model, x, labels, min_lr=1e-12, max_lr=1e-10, batch_size=32,
+                               seed=0, confirm=False)
+    assert result.suggested_lr is None and "flat" in result.reason
+
+
+def test_flatness_is_judged_against_the_smoothed_curves_noise():
+    rates = np.geomspace(1e-5, 1.0, 100)
+    # A fall of 0.35 around 3e-3, under per-batch noise of 0.13: 3x the per-batch noise
+    # (0.39) would call it flat; the smoothed curve's noise (about 0.04) does not.
+    falls = 1.45 - 0.35 / (1 + np.exp(-(np.log10(rates) + 2.5) * 3))
+    seen_falling, seen_flat = 0, 0
+    for seed in range(20):
+        noise = np.random.default_rng(seed).normal(0.0, 0.13, len(rates))
+        falling = keras_hpt.LRFinderResult(rates, falls + noise, "completed")
+        flat = keras_hpt.LRFinderResult(rates, np.full(len(rates), 1.4) + noise, "completed")
+        seen_falling += falling.suggestion("minimum") is not None
+        seen_flat += flat.suggestion("minimum") is None and "flat" in flat.reason
+    assert seen_falling == 20 and seen_flat >= 19
