@@ -1,6 +1,7 @@
-"""Search an MLP for the digits data with keras-tuner, then retrain the best one.
+"""The parts by hand: search an MLP for the digits data with keras-tuner, then retrain it.
 
-The workflow the package is built for, on data that ships with scikit-learn:
+What `keras_hpt.tune` (and `keras-hpt demo`) automates, written out step by
+step with the package's parts, for a user who wants to change one of them:
 a learning-rate range test on a typical model, keras_hpt's
 `BayesianOptimization` (a drop-in for keras-tuner's) over `MLPHyperModel`'s
 search space (with the learning-rate range centred on what the range test
@@ -21,21 +22,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 
 import keras_hpt  # noqa: E402
 from keras_hpt import callbacks, hypermodels, schedules  # noqa: E402
-
-
-def load_data(seed):
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y,
-                                                        random_state=seed)
-    x_train, x_val, y_train, y_val = train_test_split(x_train, y_train, test_size=0.2,
-                                                      stratify=y_train, random_state=seed)
-    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+from keras_hpt.demo import load_digits_splits  # noqa: E402
 
 
 def range_test(train, seed, output):
@@ -63,7 +53,7 @@ def main(argv=None):
     trials, epochs = (2, 2) if args.quick else (args.trials, args.epochs)
     os.makedirs(args.output, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
-    train, val, test = load_data(args.seed)
+    train, val, test = load_digits_splits(args.seed)
 
     found = range_test(train, args.seed, args.output)
     centre = found.suggested_lr or 1e-3

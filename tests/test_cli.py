@@ -53,3 +53,53 @@ def test_console_entry_points():
     out = subprocess.run([sys.executable, "-m", "keras_hpt", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == __version__
+
+
+def _write_csv(path, rows=120, seed=0):
+    import csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["age", "city", "score", "label"])
+        for _ in range(rows):
+            age, city, score = rng.normal(40, 10), rng.choice(["paris", "oslo", "rome"]), \
+                rng.normal()
+            label = "yes" if (age - 40) / 10 + score + (city == "oslo") > 0.5 else "no"
+            writer.writerow([f"{age:.1f}", city, f"{score:.3f}", label])
+
+
+def test_tune_command_on_a_csv_file_writes_a_model_that_takes_raw_rows(tmp_path, capsys):
+    import json
+
+    import keras
+    import numpy as np
+
+    from keras_hpt.pipeline import read_csv
+
+    data = tmp_path / "data.csv"
+    _write_csv(data)
+    output = tmp_path / "out"
+    assert main(["tune", str(data), "--target", "label", "--budget", "8", "--output",
+                 str(output), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    for name in ("model.keras", "result.json", "summary.md", "trials.csv", "history.png"):
+        assert (output / name).stat().st_size > 100, name
+    facts = json.loads((output / "result.json").read_text())
+    assert facts["task"] == "binary" and facts["classes"] == ["no", "yes"]
+    assert facts["epochs_trained"] <= 8
+    columns = read_csv(str(data))
+    columns.pop("label")
+    rows = {"age": columns["age"][:4].astype("float32"), "city": columns["city"][:4],
+            "score": columns["score"][:4].astype("float32")}
+    predicted = keras.models.load_model(output / "model.keras").predict(rows, verbose=0)
+    assert predicted.shape == (4, 1) and np.all((predicted >= 0) & (predicted <= 1))
+
+
+def test_tune_command_names_a_missing_target_column(tmp_path):
+    data = tmp_path / "data.csv"
+    _write_csv(data, rows=10)
+    with pytest.raises(SystemExit, match="'price'.*the columns are"):
+        main(["tune", str(data), "--target", "price"])
