@@ -18,6 +18,7 @@ def result_dict(result: TuneResult) -> dict:
         "ensemble": result.ensemble,
         "validation_score": result.validation_score,
         "best_trial_score": result.best_trial_score,
+        "temperature": result.temperature,
         "best_hyperparameters": values,
         "suggested_learning_rate": None if result.range_test is None
         else result.range_test.suggested_lr,

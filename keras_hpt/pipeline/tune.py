@@ -26,7 +26,7 @@ from keras.src.utils import io_utils
 from keras_hpt._validation import check_choice, check_number
 from keras_hpt.lr_finder import LRFinderResult, lr_find
 from keras_hpt.oracles.gaussian_process import GaussianProcessOracle
-from keras_hpt.pipeline import ensemble
+from keras_hpt.pipeline import calibration, ensemble
 from keras_hpt.pipeline.data import TabularData, prepare
 from keras_hpt.pipeline.hypermodel import Member, TabularHyperModel, output_layer
 from keras_hpt.tuners.tuner import Tuner
@@ -59,6 +59,8 @@ class TuneResult:
         validation_score: The objective of `model` on the validation rows,
             in the targets' own units.
         best_trial_score: The same for the best single trial.
+        temperature: The temperature that calibrates the probabilities
+            (fitted on validation log loss; 1.0 when none helps, and for regression).
         range_test: The learning-rate range test, or `None` when it was skipped.
         epochs_trained: Epochs trained in all (the range test's steps counted as epochs).
         seconds: Wall time of the whole `tune`.
@@ -74,6 +76,7 @@ class TuneResult:
     ensemble: Dict[str, float]
     validation_score: float
     best_trial_score: float
+    temperature: float
     range_test: Optional[LRFinderResult]
     epochs_trained: int
     seconds: float
@@ -95,8 +98,9 @@ class TuneResult:
             ("epochs trained", str(self.epochs_trained)),
             ("best trial's validation score", f"{self.best_trial_score:.4f}"),
             ("final model's validation score", f"{self.validation_score:.4f}"),
-            ("final model", f"ensemble of {members}" if len(self.ensemble) > 1
-             else f"trial {members.split(' x')[0]}"),
+            ("final model", (f"ensemble of {members}" if len(self.ensemble) > 1
+                             else f"trial {members.split(' x')[0]}")
+             + (f", temperature {self.temperature:.2f}" if self.temperature != 1.0 else "")),
             ("best hyperparameters", ", ".join(f"{k}={_short(v)}" for k, v in values.items())),
             ("time", f"{self.seconds:.1f} s"),
         ]
@@ -222,8 +226,8 @@ def _build_member(hypermodel: TabularHyperModel, member: Member) -> keras.Model:
 
 
 def _export(data: TabularData, hypermodel: TabularHyperModel, members: List[Member],
-            counts: Dict[int, int]) -> keras.Model:
-    """One Keras model: preprocessing, the chosen networks averaged, targets in their units."""
+            counts: Dict[int, int], temperature: float = 1.0) -> keras.Model:
+    """One Keras model: preprocessing, the chosen networks averaged and calibrated."""
     if data.feature_space is not None:
         # In the columns' own order, the order of `dict(frame)`.
         declared = data.feature_space.get_inputs()
@@ -241,6 +245,8 @@ def _export(data: TabularData, hypermodel: TabularHyperModel, members: List[Memb
             out = keras.layers.Rescaling(count / total, name=f"weight_{index}")(out)
         outputs.append(out)
     output = outputs[0] if len(outputs) == 1 else keras.layers.Add(name="average")(outputs)
+    if temperature != 1.0:
+        output = calibration.TemperatureScaling(temperature, name="temperature")(output)
     if data.task == "regression":
         output = keras.layers.Normalization(mean=data.target_mean,
                                             variance=data.target_scale ** 2, invert=True,
@@ -289,7 +295,8 @@ def tune(
     dropout 0.1, AdamW) over depth, width, dropout, learning rate and weight
     decay, each trial stopped early at its best validation epoch, then
     Caruana's ensemble selection over the trials, kept where it beats the
-    best trial on validation. Every epoch counts towards `epoch_budget` (the
+    best trial on validation, and for classification a temperature that
+    calibrates its probabilities on validation. Every epoch counts towards `epoch_budget` (the
     range test's steps too, as whole epochs), and every trial's `fit` calls
     the same `callbacks` objects.
 
@@ -358,7 +365,7 @@ def tune(
     max_epochs, patience = trial_epochs(search_budget)
     hypermodel = TabularHyperModel(
         data.num_features, data.task, data.num_outputs, objective,
-        learning_rate=(max(centre / 10, 1e-5), centre, min(centre * 10, 0.1)),
+        learning_rate=(max(centre / 10, 1e-5), centre, min(max(centre * 10, 1e-2), 0.1)),
         batch_size=batch_size, max_epochs=max_epochs, patience=patience)
     if directory is None:
         directory = tempfile.mkdtemp(prefix="keras_hpt_tune_")
@@ -390,8 +397,13 @@ def tune(
     predictions = [m.predictions for m in members]
     singles = [loss(p, data.validation.y) for p in predictions]
     counts = ensemble.select(predictions, data.validation.y, loss)
-    final_loss = loss(ensemble.blend(predictions, counts), data.validation.y)
-    model = _export(data, hypermodel, members, counts)
+    blended = ensemble.blend(predictions, counts)
+    temperature = 1.0
+    if loss is ensemble.log_loss:
+        temperature = calibration.fit_temperature(blended, data.validation.y, loss)
+        blended = calibration.scale(blended, temperature)
+    final_loss = loss(blended, data.validation.y)
+    model = _export(data, hypermodel, members, counts, temperature)
     total = sum(counts.values())
     best = members[int(np.argmin(singles))]
     result = TuneResult(
@@ -399,7 +411,8 @@ def tune(
         objective=objective, classes=data.classes,
         ensemble={members[i].trial_id: n / total for i, n in counts.items()},
         validation_score=_in_units(data, objective, final_loss),
-        best_trial_score=_in_units(data, objective, min(singles)), range_test=found,
+        best_trial_score=_in_units(data, objective, min(singles)), temperature=temperature,
+        range_test=found,
         epochs_trained=range_epochs + search.epochs_trained,
         seconds=time.monotonic() - start, notes=notes)
     say(result.summary())
